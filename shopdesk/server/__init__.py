@@ -1,0 +1,1 @@
+"""The sync API: the shop's queue server (FastAPI + SQLAlchemy), embedded in the app or run standalone."""

@@ -1,0 +1,61 @@
+"""The FastAPI application factory: `create_app(settings)` — no import-time globals."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from .. import __version__
+from . import sweeper
+from .config import Settings
+from .context import ServerContext
+from .db import Database, migrate
+from .errors import JSONResponse, install_error_handlers
+from .routes import auth, customer, health, money, queue, shop
+from .storage import FileStore
+
+log = logging.getLogger("shopdesk.server")
+
+DESCRIPTION = """The shopdesk sync API: customers fill a print shop's queue; counters print from it.
+Errors are always `{"error": "..."}`. Send `Authorization: Bearer <token>` from `POST /login`.
+Every state-changing POST accepts an `Idempotency-Key` header. Money: numbers with two decimals."""
+
+
+def create_app(settings: Settings | None = None, *, run_migrations: bool = True, sweep: bool = True) -> FastAPI:
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        if run_migrations:
+            await asyncio.to_thread(migrate, settings.effective_database_url)
+        db = Database(settings.effective_database_url)
+        ctx = ServerContext(settings=settings, db=db, store=FileStore(settings.files_dir))
+        app.state.ctx = ctx
+        task = asyncio.create_task(sweeper.run_forever(ctx)) if sweep else None
+        log.info("shopdesk server ready (database: %s)", "SQLite" if db.is_sqlite else "PostgreSQL")
+        try:
+            yield
+        finally:
+            if task:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await db.dispose()
+
+    app = FastAPI(title="shopdesk sync API", version=__version__, description=DESCRIPTION,
+                  lifespan=lifespan, default_response_class=JSONResponse)
+    install_error_handlers(app)
+    for r in (health.router, auth.router, customer.router, queue.router, shop.router, money.router):
+        app.include_router(r)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for multi-worker serving (`uvicorn --factory`): settings from SHOPDESK_* variables; the
+    parent process has already migrated the database."""
+    return create_app(Settings.from_env(), run_migrations=False)

@@ -1,0 +1,109 @@
+"""Server settings: every option declared once, with its default and the environment variable that sets it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import platformdirs
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("shopdesk-server", appauthor=False))
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be a whole number (got {raw!r})") from exc
+
+
+@dataclass
+class Settings:
+    """Defaults here; `Settings.from_env()` overlays SHOPDESK_* environment variables."""
+
+    data_dir: Path = field(default_factory=default_data_dir)
+    database_url: str | None = None  # None: SQLite file in data_dir
+    token_ttl_seconds: int = 12 * 3600  # SHOPDESK_TOKEN_TTL_SECONDS
+    login_rate_per_min: int = 10  # SHOPDESK_LOGIN_RATE_PER_MIN (per client IP)
+    upload_rate_per_min: int = 5  # SHOPDESK_UPLOAD_RATE_PER_MIN (per client IP)
+    anon_rate_per_min: int = 60  # SHOPDESK_ANON_RATE_PER_MIN (other unauthenticated routes, per IP)
+    auth_rate_per_min: int = 600  # SHOPDESK_AUTH_RATE_PER_MIN (per token)
+    max_failed_logins: int = 5  # SHOPDESK_MAX_FAILED_LOGINS
+    lockout_seconds: int = 15 * 60  # SHOPDESK_LOCKOUT_SECONDS
+    max_file_mb: int = 20  # SHOPDESK_MAX_FILE_MB
+    max_request_mb: int = 100  # SHOPDESK_MAX_REQUEST_MB
+    max_files_per_upload: int = 20  # SHOPDESK_MAX_FILES_PER_UPLOAD
+    heartbeat_limit_seconds: int = 180  # SHOPDESK_HEARTBEAT_LIMIT_SECONDS (default for new shops)
+    requeue_after_seconds: int = 600  # SHOPDESK_REQUEUE_AFTER_SECONDS (printing jobs of a silent shop)
+    sweep_interval_seconds: int = 30  # SHOPDESK_SWEEP_INTERVAL_SECONDS
+    idempotency_ttl_seconds: int = 24 * 3600  # SHOPDESK_IDEMPOTENCY_TTL_SECONDS
+    longpoll_check_seconds: float = 0.25  # how often a held /queue?wait= checks the database
+    max_wait_seconds: int = 30
+
+    _ENV = {
+        "token_ttl_seconds": "SHOPDESK_TOKEN_TTL_SECONDS",
+        "login_rate_per_min": "SHOPDESK_LOGIN_RATE_PER_MIN",
+        "upload_rate_per_min": "SHOPDESK_UPLOAD_RATE_PER_MIN",
+        "anon_rate_per_min": "SHOPDESK_ANON_RATE_PER_MIN",
+        "auth_rate_per_min": "SHOPDESK_AUTH_RATE_PER_MIN",
+        "max_failed_logins": "SHOPDESK_MAX_FAILED_LOGINS",
+        "lockout_seconds": "SHOPDESK_LOCKOUT_SECONDS",
+        "max_file_mb": "SHOPDESK_MAX_FILE_MB",
+        "max_request_mb": "SHOPDESK_MAX_REQUEST_MB",
+        "max_files_per_upload": "SHOPDESK_MAX_FILES_PER_UPLOAD",
+        "heartbeat_limit_seconds": "SHOPDESK_HEARTBEAT_LIMIT_SECONDS",
+        "requeue_after_seconds": "SHOPDESK_REQUEUE_AFTER_SECONDS",
+        "sweep_interval_seconds": "SHOPDESK_SWEEP_INTERVAL_SECONDS",
+        "idempotency_ttl_seconds": "SHOPDESK_IDEMPOTENCY_TTL_SECONDS",
+    }
+
+    @classmethod
+    def from_env(cls, **overrides) -> Settings:
+        values: dict = {}
+        for f in fields(cls):
+            env = cls._ENV.get(f.name)
+            if env and os.environ.get(env):
+                values[f.name] = _env_int(env, 0)
+        if os.environ.get("SHOPDESK_DATA_DIR"):
+            values["data_dir"] = Path(os.environ["SHOPDESK_DATA_DIR"])
+        if os.environ.get("SHOPDESK_DATABASE_URL"):
+            values["database_url"] = os.environ["SHOPDESK_DATABASE_URL"]
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)
+        settings.data_dir = Path(settings.data_dir).expanduser().resolve()
+        return settings
+
+    @property
+    def files_dir(self) -> Path:
+        return self.data_dir / "files"
+
+    @property
+    def sync_database_url(self) -> str:
+        """The URL for synchronous tools (Alembic, CLI)."""
+        return to_sync_url(self.effective_database_url)
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return to_async_url(self.database_url)
+        return f"sqlite+aiosqlite:///{self.data_dir / 'shopdesk.db'}"
+
+
+def to_async_url(url: str) -> str:
+    if url.startswith("sqlite:///") or url.startswith("sqlite+pysqlite:///"):
+        return "sqlite+aiosqlite:///" + url.split(":///", 1)[1]
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def to_sync_url(url: str) -> str:
+    if url.startswith("sqlite+aiosqlite:///"):
+        return "sqlite:///" + url.split(":///", 1)[1]
+    return url  # postgresql+psycopg works both ways

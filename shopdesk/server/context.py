@@ -1,0 +1,37 @@
+"""What a running server holds: settings, the database, the file store and the queue-change notifier."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from .config import Settings
+from .db import Database
+from .storage import FileStore
+
+
+class QueueNotifier:
+    """Wakes long-polls in this process at once when a shop's queue changes. Other processes' changes
+    are seen by the long-poll's own short database checks (`Settings.longpoll_check_seconds`)."""
+
+    def __init__(self) -> None:
+        self._events: dict[int, asyncio.Event] = {}
+
+    def event(self, shop_id: int) -> asyncio.Event:
+        ev = self._events.get(shop_id)
+        if ev is None:
+            ev = self._events[shop_id] = asyncio.Event()
+        return ev
+
+    def poke(self, shop_id: int) -> None:
+        ev = self._events.pop(shop_id, None)
+        if ev is not None:
+            ev.set()
+
+
+@dataclass
+class ServerContext:
+    settings: Settings
+    db: Database
+    store: FileStore
+    notifier: QueueNotifier = field(default_factory=QueueNotifier)

@@ -1,0 +1,100 @@
+"""Database engines and transactions.
+
+Two rules keep concurrent counters safe on both SQLite and PostgreSQL:
+- every state move is a conditional UPDATE inside a write transaction (`Database.write()`), and
+- on SQLite a write transaction starts with BEGIN IMMEDIATE, so two writers queue on the lock (with a
+  busy timeout) instead of failing when a read transaction tries to upgrade. Reads use a separate
+  engine with plain deferred transactions, so polling never waits for a writer (WAL).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from .config import to_sync_url
+
+log = logging.getLogger("shopdesk.server.db")
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=15000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def _make_engine(url: str, *, immediate: bool) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, pool_size=8 if not immediate else 2, max_overflow=8)
+        sync_engine = engine.sync_engine
+        event.listen(sync_engine, "connect", _sqlite_pragmas)
+
+        # Take over transaction control from the driver, so BEGIN is ours to choose.
+        @event.listens_for(sync_engine, "connect")
+        def _autocommit_driver(dbapi_conn, _record):
+            dbapi_conn.isolation_level = None
+
+        begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+
+        @event.listens_for(sync_engine, "begin")
+        def _begin(conn):
+            conn.exec_driver_sql(begin)
+
+        return engine
+    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+class Database:
+    def __init__(self, url: str):
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        self.writer = _make_engine(url, immediate=True)
+        self.reader = _make_engine(url, immediate=False) if self.is_sqlite else self.writer
+        self._write_sessions = async_sessionmaker(self.writer, expire_on_commit=False)
+        self._read_sessions = async_sessionmaker(self.reader, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction: committed when the block ends, rolled back on an exception."""
+        async with self._write_sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        async with self._read_sessions() as session, session.begin():
+            yield session
+
+    async def dispose(self) -> None:
+        await self.writer.dispose()
+        if self.reader is not self.writer:
+            await self.reader.dispose()
+
+
+def migrate(url: str) -> None:
+    """Brings the schema to the newest Alembic revision (creates it on an empty database)."""
+    sync_url = to_sync_url(url)
+    if sync_url.startswith("sqlite:///"):
+        Path(sync_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", sync_url.replace("%", "%%"))
+    engine = create_engine(sync_url)
+    if sync_url.startswith("sqlite"):
+        event.listen(engine, "connect", _sqlite_pragmas)
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+    finally:
+        engine.dispose()

@@ -1,0 +1,119 @@
+"""Request dependencies: the server context, the caller (token → principal) and per-route rate limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import select
+
+from . import ratelimit
+from .context import ServerContext
+from .errors import Forbidden, Unauthorized
+from .models import Token, User
+from .security import token_hash
+
+
+def get_ctx(request: Request) -> ServerContext:
+    return request.app.state.ctx
+
+
+Ctx = Annotated[ServerContext, Depends(get_ctx)]
+
+ROLES = ("customer", "staff", "owner", "admin")
+SHOP_ROLES = ("staff", "owner")
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: int
+    username: str
+    role: str
+    shop_id: int | None
+    token_hash: str
+    expires_at: datetime
+
+    @property
+    def scope(self) -> str:
+        return f"u{self.user_id}"
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+async def _principal(request: Request, ctx: ServerContext, token: str) -> Principal:
+    th = token_hash(token)
+    async with ctx.db.read() as s:
+        row = (await s.execute(
+            select(Token.expires_at, Token.revoked_at, User.id, User.username, User.role, User.shop_id)
+            .join(User, User.id == Token.user_id).where(Token.token_hash == th)
+        )).first()
+    if row is None or row.revoked_at is not None:
+        raise Unauthorized("Please log in: this token is not valid (it was revoked or never issued).")
+    if row.expires_at <= datetime.now(UTC):
+        raise Unauthorized("Your session has expired; please log in again.")
+    await ratelimit.hit(ctx.db, f"tok:{th[:32]}", ctx.settings.auth_rate_per_min, "requests with this login")
+    return Principal(row.id, row.username, row.role, row.shop_id, th, row.expires_at)
+
+
+async def current_principal(request: Request, ctx: Ctx) -> Principal:
+    token = _bearer(request)
+    if token is None:
+        raise Unauthorized()
+    return await _principal(request, ctx, token)
+
+
+async def optional_principal(request: Request, ctx: Ctx) -> Principal | None:
+    token = _bearer(request)
+    return None if token is None else await _principal(request, ctx, token)
+
+
+async def shop_principal(p: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    if p.role not in SHOP_ROLES or p.shop_id is None:
+        raise Forbidden("Only the shop's staff and owner can do this.")
+    return p
+
+
+async def owner_principal(p: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    if p.role != "owner" or p.shop_id is None:
+        raise Forbidden("Only the shop's owner can do this.")
+    return p
+
+
+async def admin_principal(p: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    if p.role != "admin":
+        raise Forbidden("Only a platform administrator can do this.")
+    return p
+
+
+def anon_limit(kind: str):
+    """Per-IP limit for an unauthenticated route: kind is 'login', 'upload' or 'anon'."""
+
+    async def dep(request: Request, ctx: Ctx) -> None:
+        s = ctx.settings
+        limit, what = {
+            "login": (s.login_rate_per_min, "login attempts"),
+            "upload": (s.upload_rate_per_min, "uploads"),
+            "anon": (s.anon_rate_per_min, "requests"),
+        }[kind]
+        await ratelimit.hit(ctx.db, f"{kind}:{client_ip(request)}", limit, what)
+
+    return Depends(dep)
+
+
+AnyUser = Annotated[Principal, Depends(current_principal)]
+MaybeUser = Annotated[Principal | None, Depends(optional_principal)]
+ShopUser = Annotated[Principal, Depends(shop_principal)]
+Owner = Annotated[Principal, Depends(owner_principal)]
+Admin = Annotated[Principal, Depends(admin_principal)]

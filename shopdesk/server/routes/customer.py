@@ -1,0 +1,228 @@
+"""The customer side: uploads fill the queue; the job code is the customer's credential for its status,
+its QR code and withdrawing it."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+
+import anyio
+import qrcode
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from ...domain.codes import new_job_code
+from ...domain.jobs import JobStatus, Move
+from ...domain.money import to_decimal
+from ...domain.printsettings import InvalidSettings, PrintSettings
+from ...domain.pricing import PriceTable
+from ..deps import Ctx, MaybeUser, anon_limit
+from ..errors import BadRequest, Conflict, Forbidden, JSONResponse, NotFound
+from ..idempotency import Once
+from ..models import Job, Order, Shop
+from ..schemas import CostOut, JobStatusOut, UploadOut, errors
+from ..services import jobs as job_service
+from ..services.orders import PricedFile, create_order
+from ..services.shops import price_table
+from ..services.files import discard_unused
+from ..services.views import iso
+from ..uploads import NOT_COUNTABLE, ReceivedForm, Unreadable, count_pages, read_multipart, sniff_type
+
+router = APIRouter(tags=["customer"])
+
+_FORM_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {"multipart/form-data": {"schema": {
+            "type": "object",
+            "required": ["files[]"],
+            "properties": {
+                "files[]": {"type": "array", "items": {"type": "string", "format": "binary"},
+                            "description": "PDF, PNG or JPEG files (20 MB each, 100 MB per request); `file` works too"},
+                "shop_id": {"type": "integer"},
+                "copies": {"type": "integer", "minimum": 1, "maximum": 99, "default": 1},
+                "print_mode": {"type": "string", "enum": ["single", "double"], "default": "single"},
+                "color_mode": {"type": "string", "enum": ["bw", "color"], "default": "bw"},
+                "paper_size": {"type": "string", "enum": ["A4", "A3", "Letter", "Legal"], "default": "A4"},
+                "comment": {"type": "string", "maxLength": 1000},
+                "customer_name": {"type": "string", "maxLength": 120},
+                "phone": {"type": "string", "maxLength": 40},
+            },
+        }}},
+    }
+}
+
+
+async def _receive(request: Request, ctx: Ctx) -> ReceivedForm:
+    s = ctx.settings
+    return await read_multipart(request, ctx.store, max_file=s.max_file_mb * 2**20,
+                                max_request=s.max_request_mb * 2**20, max_files=s.max_files_per_upload)
+
+
+async def _price(form: ReceivedForm, settings: PrintSettings, prices: PriceTable) -> list[PricedFile]:
+    """Type from content, page count, cost for every file; all problems reported together."""
+    problems: list[str] = []
+    out: list[PricedFile] = []
+    files = [f for f in form.files if f.field in ("file", "files", "files[]")]
+    if not files:
+        raise BadRequest("no file was sent: add one or more files as files[] (or file)")
+    for f in files:
+        if f.size == 0:
+            problems.append(f"'{f.name}' is empty")
+            continue
+        ctype = sniff_type(f.head)
+        if ctype is None:
+            problems.append(f"'{f.name}' is not a PDF, PNG or JPEG file. {NOT_COUNTABLE}")
+            continue
+        try:
+            pages = await anyio.to_thread.run_sync(count_pages, f.temp_path, ctype)
+        except Unreadable as exc:
+            problems.append(f"'{f.name}' {exc}. {NOT_COUNTABLE}")
+            continue
+        cost = prices.cost(pages=pages, copies=settings.copies, color=settings.color_mode, paper=settings.paper_size)
+        out.append(PricedFile(f.name, f.temp_path, f.sha256, f.size, ctype, pages, cost))
+    if problems:
+        raise BadRequest("; ".join(problems))
+    return out
+
+
+def _settings(form: ReceivedForm) -> PrintSettings:
+    try:
+        return PrintSettings.parse(form.fields)
+    except InvalidSettings as exc:
+        raise BadRequest(str(exc)) from exc
+
+
+def _shop_id(form: ReceivedForm) -> int:
+    raw = form.fields.get("shop_id", "").strip()
+    if not raw:
+        raise BadRequest("shop_id is required")
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise BadRequest("shop_id must be a number") from exc
+    if value < 1 or value > 2**31 - 1:
+        raise NotFound(f"No shop with id {value}.")
+    return value
+
+
+@router.post("/upload", response_model=UploadOut, responses=errors(400, 401, 404, 409, 413, 429),
+             openapi_extra=_FORM_DOC, dependencies=[anon_limit("upload")])
+async def upload(request: Request, ctx: Ctx, customer: MaybeUser):
+    """Walk-in (no token) or customer upload of one or more files with their print settings."""
+    if customer is not None and customer.role != "customer":
+        raise Forbidden("Uploads are made by customers; log out of the shop account to upload.")
+    once = await Once.begin(ctx, request, customer.scope if customer else "anon")
+    if once.replay is not None:
+        return once.replay
+    form = await _receive(request, ctx)
+    try:
+        settings = _settings(form)
+        shop_id = _shop_id(form)
+        async with ctx.db.read() as s:
+            shop = await s.get(Shop, shop_id)
+            if shop is None:
+                raise NotFound(f"No shop with id {shop_id}.")
+            if not shop.is_open:
+                raise Conflict(f"'{shop.name}' is closed right now; please upload when it is open.")
+            prices = await price_table(s, shop_id)
+        priced = await _price(form, settings, prices)
+        customer_name = form.fields.get("customer_name", "").strip()[:120]
+        phone = form.fields.get("phone", "").strip()[:40]
+
+        async def handler(s, after):
+            for p in priced:
+                ctx.store.keep(p.temp_path, p.sha256)
+            order, made = await create_order(
+                s, shop_id=shop_id, settings=settings, files=priced,
+                customer_id=customer.user_id if customer else None,
+                customer_name=customer_name or (customer.username if customer else ""), phone=phone)
+            position = await job_service.queue_position(s, order)
+            after.append(lambda: [ctx.store.keep(p.temp_path, p.sha256) for p in priced])
+            after.append(lambda: ctx.notifier.poke(shop_id))
+            return 200, {
+                "order_id": order.id,
+                "files": [{"file_id": j.id, "code": j.code, "original_name": j.original_name,
+                           "num_pages": j.num_pages, "cost": to_decimal(j.cost_cents), "status": j.status}
+                          for j in made],
+                "total_cost": to_decimal(sum(j.cost_cents for j in made)),
+                "queue_position": position,
+            }
+
+        return await once.run(handler)
+    finally:
+        form.discard()  # whatever was not kept (errors, or content already stored)
+
+
+@router.post("/calculate-cost", response_model=CostOut, responses=errors(400, 404, 413, 429),
+             openapi_extra=_FORM_DOC, dependencies=[anon_limit("anon")])
+async def calculate_cost(request: Request, ctx: Ctx):
+    """The same form as /upload; counts pages and prices them, stores nothing."""
+    form = await _receive(request, ctx)
+    try:
+        settings = _settings(form)
+        prices = PriceTable()
+        if form.fields.get("shop_id", "").strip():
+            shop_id = _shop_id(form)
+            async with ctx.db.read() as s:
+                if await s.get(Shop, shop_id) is None:
+                    raise NotFound(f"No shop with id {shop_id}.")
+                prices = await price_table(s, shop_id)
+        priced = await _price(form, settings, prices)
+        return JSONResponse({"files": [{"original_name": p.name, "num_pages": p.pages, "cost": to_decimal(p.cost_cents)}
+                                for p in priced],
+                       "total_cost": to_decimal(sum(p.cost_cents for p in priced))})
+    finally:
+        form.discard()
+
+
+@router.get("/file/{code}/status", response_model=JobStatusOut, responses=errors(404, 429),
+            dependencies=[anon_limit("anon")])
+async def job_status(code: str, ctx: Ctx):
+    """The code is the credential: where the job stands, for the customer."""
+    async with ctx.db.read() as s:
+        job = await job_service.job_by_code(s, code)
+        order = await s.get(Order, job.order_id)
+        position = await job_service.queue_position(s, order)
+    return JSONResponse({"status": job.status, "queue_position": position, "cancel_reason": job.cancel_reason,
+                  "updated_at": iso(job.updated_at)})
+
+
+@router.get("/file/{code}/qr.png", responses={200: {"content": {"image/png": {}}, "description": "QR code"},
+                                              **errors(404, 429)},
+            dependencies=[anon_limit("anon")], response_class=Response)
+async def job_qr(code: str, ctx: Ctx):
+    """The job's QR code (payload: the 6-character code) as a PNG."""
+    async with ctx.db.read() as s:
+        job = await job_service.job_by_code(s, code)
+    png = await anyio.to_thread.run_sync(_qr_png, job.code)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "public, max-age=86400"})
+
+
+def _qr_png(text: str) -> bytes:
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=10, border=4)
+    qr.add_data(text)
+    buf = io.BytesIO()
+    qr.make_image().save(buf)
+    return buf.getvalue()
+
+
+@router.post("/withdraw/{code}", response_model=JobStatusOut, responses=errors(400, 404, 409, 429),
+             dependencies=[anon_limit("anon")])
+async def withdraw(code: str, request: Request, ctx: Ctx):
+    """The customer takes a waiting job back (refunded); refused while it is printing."""
+    once = await Once.begin(ctx, request, "anon")
+    if once.replay is not None:
+        return once.replay
+
+    async def handler(s, after):
+        job = await job_service.job_by_code(s, code)
+        done = await job_service.move(s, job=job, move=Move.WITHDRAW, actor="customer",
+                                      reason="withdrawn by the customer", idempotency_key=once.key)
+        after.append(lambda: ctx.notifier.poke(done.shop_id))
+        after.append(lambda: discard_unused(ctx, [done.sha256]))
+        return 200, {"status": done.status, "queue_position": None, "cancel_reason": done.cancel_reason,
+                     "updated_at": iso(done.updated_at)}
+
+    return await once.run(handler)

@@ -1,0 +1,107 @@
+"""The shop itself: its state and prices, open/closed, the counter's heartbeat, and print history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy import func, or_, select
+
+from ...domain.jobs import FINISHED
+from ...domain.money import to_decimal
+from ..deps import Owner, ShopUser, Ctx
+from ..errors import BadRequest, JSONResponse
+from ..idempotency import Once
+from ..models import Job, Order, Shop
+from ..schemas import HistoryOut, ShopOut, ShopStatusIn, errors
+from ..services import jobs as job_service
+from ..services import shops as shop_service
+from ..services.views import iso, job_json
+
+router = APIRouter(tags=["shop"])
+
+
+async def shop_json(s, shop: Shop) -> dict:
+    prices = await shop_service.price_table(s, shop.id)
+    waiting = (await s.execute(select(func.count()).select_from(Job).where(
+        Job.shop_id == shop.id, Job.status.in_(job_service.WAITING_VALUES)))).scalar_one()
+    return {
+        "shop_id": shop.id, "name": shop.name, "is_open": shop.is_open,
+        "last_heartbeat_at": iso(shop.last_heartbeat_at), "heartbeat_limit_seconds": shop.heartbeat_limit_seconds,
+        "commission": (Decimal(shop.commission_bp) / 10000).quantize(Decimal("0.0001")),
+        "prices": [{"color_mode": c, "paper_size": p, "price": to_decimal(cents)} for c, p, cents in prices.as_rows()],
+        "waiting_jobs": waiting,
+    }
+
+
+@router.get("/shop", response_model=ShopOut, responses=errors(401, 403, 429))
+async def get_shop(p: ShopUser, ctx: Ctx):
+    async with ctx.db.read() as s:
+        return JSONResponse(await shop_json(s, await shop_service.get_shop(s, p.shop_id)))
+
+
+@router.post("/shop/status", response_model=ShopOut, responses=errors(400, 401, 403, 429))
+async def set_status(body: ShopStatusIn, request: Request, p: Owner, ctx: Ctx):
+    """Owner: open or close the shop. An open shop stays open while the counter's heartbeat arrives."""
+    once = await Once.begin(ctx, request, p.scope)
+    if once.replay is not None:
+        return once.replay
+
+    async def handler(s, after):
+        shop = await shop_service.set_open(s, shop_id=p.shop_id, is_open=body.is_open)
+        return 200, await shop_json(s, shop)
+
+    return await once.run(handler)
+
+
+@router.post("/shop/heartbeat", response_model=ShopOut, responses=errors(401, 403, 429))
+async def heartbeat(request: Request, p: ShopUser, ctx: Ctx):
+    """The counter app says it is alive (every minute while the shop is open)."""
+    once = await Once.begin(ctx, request, p.scope)
+    if once.replay is not None:
+        return once.replay
+
+    async def handler(s, after):
+        shop = await shop_service.heartbeat(s, shop_id=p.shop_id)
+        return 200, await shop_json(s, shop)
+
+    return await once.run(handler)
+
+
+@router.get("/shop/history", response_model=HistoryOut, responses=errors(400, 401, 403, 429))
+async def history(
+    p: ShopUser, ctx: Ctx,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    search: Annotated[str | None, Query(max_length=100, description="code, file name or customer")] = None,
+    status: Literal["downloaded", "cancelled", "withdrawn"] | None = None,
+    from_: Annotated[datetime | None, Query(alias="from")] = None,
+    to: datetime | None = None,
+):
+    """Finished jobs (printed, cancelled, withdrawn), newest first."""
+    for name, value in (("from", from_), ("to", to)):
+        if value is not None and value.tzinfo is None:
+            raise BadRequest(f"{name}: give a time zone, e.g. 2026-11-22T00:00:00Z")
+    where = [Job.shop_id == p.shop_id, Job.status.in_([st.value for st in FINISHED])]
+    if status:
+        where.append(Job.status == status)
+    if from_ is not None:
+        where.append(Job.updated_at >= from_)
+    if to is not None:
+        where.append(Job.updated_at <= to)
+    if search and search.strip():
+        term = f"%{search.strip().lower()}%"
+        where.append(or_(func.lower(Job.code).like(term), func.lower(Job.original_name).like(term),
+                         func.lower(Order.customer_name).like(term)))
+    async with ctx.db.read() as s:
+        base = select(Job, Order.customer_name).join(Order, Order.id == Job.order_id).where(*where)
+        total = (await s.execute(select(func.count()).select_from(base.subquery()))).scalar_one()
+        rows = (await s.execute(base.order_by(Job.updated_at.desc(), Job.id.desc()).limit(limit).offset(offset))).all()
+    jobs = []
+    for job, customer in rows:
+        j = job_json(job)
+        j["customer_name"] = customer
+        jobs.append(j)
+    return JSONResponse({"jobs": jobs, "total": total, "limit": limit, "offset": offset})

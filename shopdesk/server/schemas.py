@@ -1,0 +1,232 @@
+"""Request and response shapes: they validate requests and describe every route in /openapi.json.
+Responses are written by services/views.py; these models document them."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, WithJsonSchema
+
+Money = Annotated[Decimal, WithJsonSchema({"type": "number", "description": "amount with two decimals",
+                                           "examples": [25.0]})]
+Status = Literal["uploaded", "printing", "downloaded", "cancelled", "withdrawn"]
+
+
+class ErrorOut(BaseModel):
+    error: str = Field(examples=["Cannot start printing this job: it is already printing at Counter 2."])
+
+
+def errors(*codes: int) -> dict:
+    text = {400: "Invalid request", 401: "No token, or it expired", 403: "Wrong role or another shop's data",
+            404: "Unknown", 409: "Conflicts with the current state", 413: "Too large",
+            429: "Rate limited (see Retry-After)"}
+    return {c: {"model": ErrorOut, "description": text[c]} for c in codes}
+
+
+class LoginIn(BaseModel):
+    username: str = Field(min_length=1, max_length=80)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class LoginOut(BaseModel):
+    token: str
+    role: Literal["customer", "staff", "owner", "admin"]
+    username: str
+    shop_id: int | None
+    expires_at: str
+
+
+class ProfileOut(BaseModel):
+    id: int
+    username: str
+    full_name: str
+    role: str
+    shop_id: int | None
+    shop_name: str | None
+    is_open: bool | None
+
+
+class OkOut(BaseModel):
+    ok: bool = True
+
+
+class JobOut(BaseModel):
+    file_id: int
+    order_id: int
+    code: str
+    original_name: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    num_pages: int
+    copies: int
+    print_mode: Literal["single", "double"]
+    color_mode: Literal["bw", "color"]
+    paper_size: Literal["A4", "A3", "Letter", "Legal"]
+    comment: str
+    cost: Money
+    status: Status
+    printer: str | None
+    counter: str | None
+    attempts: int
+    last_failure: str | None
+    cancel_reason: str | None
+    created_at: str
+    updated_at: str
+
+
+class OrderOut(BaseModel):
+    order_id: int
+    customer_name: str
+    phone: str
+    comment: str
+    created_at: str
+    total_cost: Money
+    first_file_id: int | None
+    files: list[JobOut]
+
+
+class JobWithOrderOut(JobOut):
+    order: OrderOut | None = None
+    customer_name: str | None = None
+
+
+class UploadedFileOut(BaseModel):
+    file_id: int
+    code: str
+    original_name: str
+    num_pages: int
+    cost: Money
+    status: Status
+
+
+class UploadOut(BaseModel):
+    order_id: int
+    files: list[UploadedFileOut]
+    total_cost: Money
+    queue_position: int
+
+
+class CostFileOut(BaseModel):
+    original_name: str
+    num_pages: int
+    cost: Money
+
+
+class CostOut(BaseModel):
+    files: list[CostFileOut]
+    total_cost: Money
+
+
+class JobStatusOut(BaseModel):
+    status: Status
+    queue_position: int | None
+    cancel_reason: str | None
+    updated_at: str
+
+
+class PrintStartedIn(BaseModel):
+    printer: str = Field(default="", max_length=120)
+    counter: str = Field(default="", max_length=120)
+
+
+class ReasonIn(BaseModel):
+    reason: str = Field(default="", max_length=1000)
+
+
+class ConfirmIn(BaseModel):
+    printer: str = Field(default="", max_length=120)
+    counter: str = Field(default="", max_length=120)
+
+
+class CancelOut(BaseModel):
+    order_id: int
+    cancelled: list[JobOut]
+    refunded: Money
+
+
+class AuditOut(BaseModel):
+    at: str
+    move: str
+    from_status: str | None
+    to_status: str
+    actor: str
+    counter: str | None
+    printer: str | None
+    reason: str | None
+    idempotency_key: str | None
+
+
+class PriceOut(BaseModel):
+    color_mode: Literal["bw", "color"]
+    paper_size: Literal["A4", "A3", "Letter", "Legal"]
+    price: Money
+
+
+class ShopOut(BaseModel):
+    shop_id: int
+    name: str
+    is_open: bool
+    last_heartbeat_at: str | None
+    heartbeat_limit_seconds: int
+    commission: Decimal = Field(description="platform commission, 0 to 1")
+    prices: list[PriceOut]
+    waiting_jobs: int
+
+
+class ShopStatusIn(BaseModel):
+    is_open: bool
+
+
+class HistoryOut(BaseModel):
+    jobs: list[JobWithOrderOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class PayoutOut(BaseModel):
+    id: int
+    shop_id: int
+    period_start: str
+    period_end: str
+    amount: Money
+    status: Literal["pending", "processing", "paid"]
+    paid_at: str | None
+
+
+class PayoutTotals(BaseModel):
+    unsettled: Money
+    pending: Money
+    paid: Money
+
+
+class PayoutsOut(BaseModel):
+    payouts: list[PayoutOut]
+    totals: PayoutTotals
+
+
+class EarningsPoint(BaseModel):
+    period: str
+    jobs: int
+    pages: int
+    amount: Money
+
+
+class SettleIn(BaseModel):
+    shop_id: int | None = Field(default=None, ge=1)
+
+
+class SettleOut(BaseModel):
+    payouts: list[PayoutOut]
+
+
+class PayoutUpdateIn(BaseModel):
+    status: Literal["processing", "paid"]
+
+
+class HealthOut(BaseModel):
+    status: str
+    database: str
+    version: str

@@ -1,0 +1,102 @@
+"""Housekeeping that runs in every server process (each step is safe to run concurrently):
+closes shops whose heartbeat went stale, returns jobs stuck in `printing` at a silent shop to the queue
+(audited), and forgets old idempotency keys, rate counters, expired tokens and orphaned files."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, select, update
+
+from ..domain.jobs import JobStatus, Move
+from . import idempotency, ratelimit
+from .context import ServerContext
+from .models import Job, Shop, Token
+from .services import jobs as job_service
+from .services.files import discard_unused
+
+log = logging.getLogger("shopdesk.server.sweeper")
+
+
+async def close_stale_shops(ctx: ServerContext, now: datetime | None = None) -> list[int]:
+    now = now or datetime.now(UTC)
+    closed: list[int] = []
+    async with ctx.db.write() as s:
+        for shop in (await s.scalars(select(Shop).where(Shop.is_open.is_(True)))).all():
+            last = shop.last_heartbeat_at
+            if last is None or last < now - timedelta(seconds=shop.heartbeat_limit_seconds):
+                res = await s.execute(update(Shop).where(Shop.id == shop.id, Shop.is_open.is_(True))
+                                      .values(is_open=False))
+                if res.rowcount:
+                    closed.append(shop.id)
+    for shop_id in closed:
+        log.info("closed shop %s: no heartbeat for its limit", shop_id)
+    return closed
+
+
+async def requeue_stuck_jobs(ctx: ServerContext, now: datetime | None = None) -> list[int]:
+    """Jobs in `printing` whose shop has been silent for `requeue_after_seconds` (and that have not moved
+    for as long) go back to `uploaded`, so another counter can print them."""
+    now = now or datetime.now(UTC)
+    cutoff = now - timedelta(seconds=ctx.settings.requeue_after_seconds)
+    moved: list[int] = []
+    async with ctx.db.write() as s:
+        rows = (await s.execute(select(Job, Shop.last_heartbeat_at).join(Shop, Shop.id == Job.shop_id).where(
+            Job.status == JobStatus.PRINTING.value, Job.updated_at < cutoff))).all()
+        for job, last_beat in rows:
+            if last_beat is not None and last_beat >= cutoff:
+                continue
+            try:
+                await job_service.move(s, job=job, move=Move.REQUEUE, actor="system", now=now,
+                                       reason=f"no word from {job.counter or 'the counter'} for "
+                                              f"{ctx.settings.requeue_after_seconds // 60} min; back in the queue")
+            except Exception as exc:  # another process moved it first
+                log.info("requeue of job %s skipped: %s", job.id, exc)
+                continue
+            moved.append(job.id)
+    for job_id in moved:
+        log.warning("job %s was stuck in printing; returned to the queue", job_id)
+    if moved:
+        async with ctx.db.read() as s:
+            shops = set((await s.scalars(select(Job.shop_id).where(Job.id.in_(moved)))).all())
+        for sid in shops:
+            ctx.notifier.poke(sid)
+    return moved
+
+
+async def forget_expired(ctx: ServerContext) -> None:
+    now = datetime.now(UTC)
+    await idempotency.forget_old(ctx)
+    await ratelimit.forget_old(ctx.db)
+    async with ctx.db.write() as s:
+        await s.execute(delete(Token).where(Token.expires_at < now - timedelta(days=1)))
+
+
+async def collect_orphans(ctx: ServerContext) -> None:
+    """Stored files that no waiting job refers to (e.g. after a crash between commit and clean-up)."""
+    stored = ctx.store.stored_hashes()
+    if stored:
+        await discard_unused(ctx, list(stored))
+
+
+async def sweep_once(ctx: ServerContext) -> None:
+    await close_stale_shops(ctx)
+    await requeue_stuck_jobs(ctx)
+    await forget_expired(ctx)
+
+
+async def run_forever(ctx: ServerContext) -> None:
+    rounds = 0
+    while True:
+        try:
+            await sweep_once(ctx)
+            if rounds % 20 == 0:
+                await collect_orphans(ctx)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("sweep failed; will retry")
+        rounds += 1
+        await asyncio.sleep(ctx.settings.sweep_interval_seconds)
