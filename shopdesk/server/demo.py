@@ -13,7 +13,7 @@ from sqlalchemy import select
 from ..domain.printsettings import PrintSettings
 from .config import Settings
 from .db import Database, migrate
-from .models import Shop, User
+from .models import Shop
 from .services import shops as shop_service
 from .services.orders import PricedFile, create_order
 from .services.users import create_user

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import simplejson
 from fastapi import Request
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -97,7 +97,3 @@ async def forget_old(ctx: ServerContext) -> None:
     async with ctx.db.write() as s:
         await s.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff))
 
-
-async def stored_keys(ctx: ServerContext, scope: str) -> list[str]:
-    async with ctx.db.read() as s:
-        return list((await s.scalars(select(IdempotencyRecord.key).where(IdempotencyRecord.scope == scope))).all())

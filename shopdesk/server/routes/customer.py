@@ -4,28 +4,25 @@ its QR code and withdrawing it."""
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
 
 import anyio
 import qrcode
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 
-from ...domain.codes import new_job_code
-from ...domain.jobs import JobStatus, Move
+from ...domain.jobs import Move
 from ...domain.money import to_decimal
-from ...domain.printsettings import InvalidSettings, PrintSettings
 from ...domain.pricing import PriceTable
+from ...domain.printsettings import InvalidSettings, PrintSettings
 from ..deps import Ctx, MaybeUser, anon_limit
 from ..errors import BadRequest, Conflict, Forbidden, JSONResponse, NotFound
 from ..idempotency import Once
-from ..models import Job, Order, Shop
+from ..models import Order, Shop
 from ..schemas import CostOut, JobStatusOut, UploadOut, errors
 from ..services import jobs as job_service
+from ..services.files import discard_unused
 from ..services.orders import PricedFile, create_order
 from ..services.shops import price_table
-from ..services.files import discard_unused
 from ..services.views import iso
 from ..uploads import NOT_COUNTABLE, ReceivedForm, Unreadable, count_pages, read_multipart, sniff_type
 

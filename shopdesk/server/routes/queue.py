@@ -16,7 +16,17 @@ from ..deps import Ctx, ShopUser
 from ..errors import Forbidden, JSONResponse, NotFound
 from ..idempotency import Once
 from ..models import Job, Order
-from ..schemas import AuditOut, CancelOut, ConfirmIn, JobOut, JobWithOrderOut, OrderOut, PrintStartedIn, ReasonIn, errors
+from ..schemas import (
+    AuditOut,
+    CancelOut,
+    ConfirmIn,
+    JobOut,
+    JobWithOrderOut,
+    OrderOut,
+    PrintStartedIn,
+    ReasonIn,
+    errors,
+)
 from ..services import jobs as job_service
 from ..services.files import discard_unused
 from ..services.views import audit_json, job_json, order_json

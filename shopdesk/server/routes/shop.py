@@ -11,7 +11,7 @@ from sqlalchemy import func, or_, select
 
 from ...domain.jobs import FINISHED
 from ...domain.money import to_decimal
-from ..deps import Owner, ShopUser, Ctx
+from ..deps import Ctx, Owner, ShopUser
 from ..errors import BadRequest, JSONResponse
 from ..idempotency import Once
 from ..models import Job, Order, Shop

@@ -1,0 +1,77 @@
+"""The `shopdesk-server` command line as people and scripts use it, and the embedded server."""
+
+from __future__ import annotations
+
+import requests
+
+from tests.helpers.server import ServerProcess, login
+
+
+def test_create_shop_and_user_then_log_in(tmp_path):
+    server = ServerProcess(tmp_path / "cli")
+    out = server.cli("create-shop", "--name", "Corner Copy")
+    shop_id = int(out.stdout.strip().splitlines()[-1])
+    server.cli("create-user", "--username", "meena", "--password-stdin", "--role", "owner", "--shop", str(shop_id),
+               input="a-long-password\n")
+    bad = server.cli("create-user", "--username", "x", "--password-stdin", "--role", "staff",
+                     input="another-password\n", check=False)
+    assert bad.returncode != 0 and "--shop" in bad.stderr
+    dup = server.cli("create-user", "--username", "MEENA", "--password-stdin", "--role", "admin",
+                     input="another-password\n", check=False)
+    assert dup.returncode != 0 and "taken" in dup.stderr
+    server.start()
+    try:
+        token = login(server.url, "meena", "a-long-password")
+        shop = requests.get(server.url + "/shop", headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
+        assert shop["shop_id"] == shop_id and shop["name"] == "Corner Copy"
+        assert "a-long-password" not in server.log_tail(500)
+    finally:
+        server.stop()
+
+
+def test_demo_seeds_a_queue_that_a_counter_can_log_into(tmp_path):
+    server = ServerProcess(tmp_path / "demo")
+    out = server.cli("demo").stdout
+    assert "counter" in out and "password" in out
+    again = server.cli("demo").stdout
+    assert "already exists" in again
+    server.start()
+    try:
+        token = login(server.url, "counter", "demo-counter-pass")
+        q = requests.get(server.url + "/queue", headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
+        files = [f for o in q for f in o["files"]]
+        assert len(q) >= 6 and len(files) >= 7
+        assert {"application/pdf", "image/jpeg"} <= {f["content_type"] for f in files}
+        assert len({f["num_pages"] for f in files}) >= 4  # several sizes
+    finally:
+        server.stop()
+
+
+def test_embedded_server_starts_on_a_free_port_serves_and_stops(tmp_path):
+    from shopdesk.server.config import Settings
+    from shopdesk.server.embedded import EmbeddedServer
+
+    with EmbeddedServer(Settings.from_env(data_dir=tmp_path / "emb")) as emb:
+        assert emb.url.startswith("http://127.0.0.1:")
+        assert requests.get(emb.url + "/healthz", timeout=10).json()["status"] == "ok"
+        url = emb.url
+    try:
+        requests.get(url + "/healthz", timeout=2)
+        raise AssertionError("server still answering after stop")
+    except requests.ConnectionError:
+        pass
+
+
+def test_postgres_database_url_via_cli(postgres, tmp_path):
+    url = postgres.create_database("clitest")
+    server = ServerProcess(tmp_path / "pg", database_url=url)
+    shop_id = int(server.cli("create-shop", "--name", "PG Shop").stdout.split()[-1])
+    server.cli("create-user", "--username", "pgstaff", "--password-stdin", "--role", "staff", "--shop", str(shop_id),
+               input="pg-password-1\n")
+    server.start()
+    try:
+        token = login(server.url, "pgstaff", "pg-password-1")
+        assert requests.get(server.url + "/queue", headers={"Authorization": f"Bearer {token}"}, timeout=10).json() == []
+        assert not (tmp_path / "pg" / "shopdesk.db").exists()  # nothing went to SQLite
+    finally:
+        server.stop()
