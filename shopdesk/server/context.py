@@ -35,3 +35,6 @@ class ServerContext:
     db: Database
     store: FileStore
     notifier: QueueNotifier = field(default_factory=QueueNotifier)
+    # shop id → (queue_rev, rendered GET /queue body). The body of a revision never changes: every
+    # change to a shop's waiting jobs bumps its revision in the same transaction.
+    queue_cache: dict[int, tuple[int, bytes]] = field(default_factory=dict)

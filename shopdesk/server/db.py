@@ -9,6 +9,7 @@ Two rules keep concurrent counters safe on both SQLite and PostgreSQL:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -63,17 +64,34 @@ class Database:
         self.reader = _make_engine(url, immediate=False) if self.is_sqlite else self.writer
         self._write_sessions = async_sessionmaker(self.writer, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.reader, expire_on_commit=False)
+        # SQLite has one writer at a time. Queue this process's writers here, in order, instead of
+        # letting them poll the file lock (busy_timeout sleeps, which showed as 0.5 s p99 latencies).
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A write transaction: committed when the block ends, rolled back on an exception."""
-        async with self._write_sessions() as session, session.begin():
+        if self._write_lock is None:
+            async with self._write_sessions() as session, session.begin():
+                yield session
+            return
+        async with self._write_lock, self._write_sessions() as session, session.begin():
             yield session
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncSession]:
-        async with self._read_sessions() as session, session.begin():
-            yield session
+    async def read(self, *, snapshot: bool = False) -> AsyncIterator[AsyncSession]:
+        """A read transaction. `snapshot=True`: all its statements see one snapshot (SQLite's deferred
+        transactions already do; PostgreSQL needs REPEATABLE READ for that)."""
+        async with self._read_sessions() as session:
+            if snapshot and not self.is_sqlite:
+                await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+                try:
+                    yield session
+                finally:
+                    await session.rollback()  # nothing to keep: it only read
+                return
+            async with session.begin():
+                yield session
 
     async def dispose(self) -> None:
         await self.writer.dispose()

@@ -69,11 +69,17 @@ async def get_queue(request: Request, p: ShopUser, ctx: Ctx,
             await asyncio.wait_for(event.wait(), timeout=min(remaining, ctx.settings.longpoll_check_seconds))
         except TimeoutError:
             pass
-    async with ctx.db.read() as s:
-        rev = await job_service.queue_rev(s, shop_id)
-        orders = await job_service.waiting_orders(s, shop_id)
-    body = [order_json(o, js) for o, js in orders]
-    return JSONResponse(body, headers={"ETag": _etag(shop_id, rev), "Cache-Control": "no-cache"})
+    cached = ctx.queue_cache.get(shop_id)
+    if cached is not None and cached[0] == rev:
+        body = cached[1]  # several counters polling one shop share one rendering per change
+    else:
+        async with ctx.db.read(snapshot=True) as s:
+            rev = await job_service.queue_rev(s, shop_id)
+            orders = await job_service.waiting_orders(s, shop_id)
+            body = JSONResponse([order_json(o, js) for o, js in orders]).body
+        ctx.queue_cache[shop_id] = (rev, body)
+    return Response(body, media_type="application/json",
+                    headers={"ETag": _etag(shop_id, rev), "Cache-Control": "no-cache"})
 
 
 @router.get("/queue/download/{file_id}", responses={200: {"content": {"application/octet-stream": {}},
