@@ -192,7 +192,7 @@ def bench_longpoll(tmp: Path, database_url: str | None, rounds: int) -> None:
                 etag = requests.get(poll_url + "/queue", headers=auth, timeout=10).headers["etag"]
                 got = {}
 
-                def poll():
+                def poll(poll_url=poll_url, etag=etag, got=got):
                     r = requests.get(poll_url + "/queue?wait=10", headers={**auth, "If-None-Match": etag}, timeout=20)
                     got["t"], got["status"] = time.perf_counter(), r.status_code
 
