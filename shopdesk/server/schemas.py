@@ -6,7 +6,22 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, WithJsonSchema
+from fastapi import Path
+from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
+
+
+def _encodable(value: str) -> str:
+    """Refuses text that cannot be stored (lone UTF-16 surrogates from JSON escapes)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError("contains characters that are not valid text") from exc
+    return value.replace("\x00", "")
+
+
+Text = Annotated[str, AfterValidator(_encodable)]
+# Database ids are 32-bit; a bigger number is simply unknown (validated as 400, never a 500).
+Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 Money = Annotated[Decimal, WithJsonSchema({"type": "number", "description": "amount with two decimals",
                                            "examples": [25.0]})]
@@ -25,8 +40,8 @@ def errors(*codes: int) -> dict:
 
 
 class LoginIn(BaseModel):
-    username: str = Field(min_length=1, max_length=80)
-    password: str = Field(min_length=1, max_length=200)
+    username: Text = Field(min_length=1, max_length=80)
+    password: Text = Field(min_length=1, max_length=200)
 
 
 class LoginOut(BaseModel):
@@ -127,17 +142,17 @@ class JobStatusOut(BaseModel):
 
 
 class PrintStartedIn(BaseModel):
-    printer: str = Field(default="", max_length=120)
-    counter: str = Field(default="", max_length=120)
+    printer: Text = Field(default="", max_length=120)
+    counter: Text = Field(default="", max_length=120)
 
 
 class ReasonIn(BaseModel):
-    reason: str = Field(default="", max_length=1000)
+    reason: Text = Field(default="", max_length=1000)
 
 
 class ConfirmIn(BaseModel):
-    printer: str = Field(default="", max_length=120)
-    counter: str = Field(default="", max_length=120)
+    printer: Text = Field(default="", max_length=120)
+    counter: Text = Field(default="", max_length=120)
 
 
 class CancelOut(BaseModel):

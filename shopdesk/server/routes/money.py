@@ -15,7 +15,7 @@ from ..deps import Admin, Ctx, Owner
 from ..errors import JSONResponse
 from ..idempotency import Once
 from ..models import Payout, Shop
-from ..schemas import EarningsPoint, PayoutOut, PayoutsOut, PayoutUpdateIn, SettleIn, SettleOut, errors
+from ..schemas import EarningsPoint, Id, PayoutOut, PayoutsOut, PayoutUpdateIn, SettleIn, SettleOut, errors
 from ..services import money as money_service
 from ..services.views import iso
 
@@ -63,7 +63,7 @@ async def settle(request: Request, p: Admin, ctx: Ctx, body: Annotated[SettleIn,
 
 
 @router.put("/admin/payouts/{payout_id}", response_model=PayoutOut, responses=errors(400, 401, 403, 404, 409, 429))
-async def update_payout(payout_id: int, body: PayoutUpdateIn, p: Admin, ctx: Ctx):
+async def update_payout(payout_id: Id, body: PayoutUpdateIn, p: Admin, ctx: Ctx):
     """Marks a payout processing or paid."""
     async with ctx.db.write() as s:
         payout = await money_service.update_payout(s, payout_id=payout_id, status=body.status)

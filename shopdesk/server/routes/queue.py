@@ -20,6 +20,7 @@ from ..schemas import (
     AuditOut,
     CancelOut,
     ConfirmIn,
+    Id,
     JobOut,
     JobWithOrderOut,
     OrderOut,
@@ -86,7 +87,7 @@ async def get_queue(request: Request, p: ShopUser, ctx: Ctx,
                                                           "description": "the file's bytes"},
                                                     **errors(401, 403, 404, 429)},
             response_class=Response)
-async def download(file_id: int, p: ShopUser, ctx: Ctx):
+async def download(file_id: Id, p: ShopUser, ctx: Ctx):
     """The file's bytes, streamed, with Content-Length, Content-Type and an ETag of its SHA-256."""
     async with ctx.db.read() as s:
         job = await job_service.job_by_id(s, file_id, p.shop_id)
@@ -102,7 +103,7 @@ def _file_response(ctx, job: Job) -> FileResponse:
 
 
 @router.get("/queue/{order_id}/files", response_model=list[JobOut], responses=errors(401, 403, 404, 429))
-async def order_files(order_id: int, p: ShopUser, ctx: Ctx):
+async def order_files(order_id: Id, p: ShopUser, ctx: Ctx):
     async with ctx.db.read() as s:
         order = await s.get(Order, order_id)
         if order is None:
@@ -132,7 +133,7 @@ async def _run_move(request: Request, ctx, p, *, find, move: Move, counter=None,
     return await once.run(handler)
 
 
-def _by_id(file_id: int, p):
+def _by_id(file_id: Id, p):
     async def find(s):
         return await job_service.job_by_id(s, file_id, p.shop_id)
     return find
@@ -151,7 +152,7 @@ _MOVE_ERRORS = errors(400, 401, 403, 404, 409, 429)
 
 
 @router.post("/queue/{file_id}/print-started", response_model=JobOut, responses=_MOVE_ERRORS)
-async def print_started(file_id: int, request: Request, p: ShopUser, ctx: Ctx,
+async def print_started(file_id: Id, request: Request, p: ShopUser, ctx: Ctx,
                         body: Annotated[PrintStartedIn, Body()] = None):
     """uploaded → printing. Call it before the printer gets the file; a 409 means another counter has it."""
     body = body or PrintStartedIn()
@@ -160,7 +161,7 @@ async def print_started(file_id: int, request: Request, p: ShopUser, ctx: Ctx,
 
 
 @router.post("/queue/{file_id}/print-failed", response_model=JobOut, responses=_MOVE_ERRORS)
-async def print_failed(file_id: int, request: Request, p: ShopUser, ctx: Ctx,
+async def print_failed(file_id: Id, request: Request, p: ShopUser, ctx: Ctx,
                        body: Annotated[ReasonIn, Body()] = None):
     """printing → uploaded, with the reason (kept on the job and in the audit trail)."""
     body = body or ReasonIn()
@@ -169,7 +170,7 @@ async def print_failed(file_id: int, request: Request, p: ShopUser, ctx: Ctx,
 
 
 @router.post("/queue/{file_id}/confirm", response_model=JobOut, responses=_MOVE_ERRORS)
-async def confirm(file_id: int, request: Request, p: ShopUser, ctx: Ctx, body: Annotated[ConfirmIn, Body()] = None):
+async def confirm(file_id: Id, request: Request, p: ShopUser, ctx: Ctx, body: Annotated[ConfirmIn, Body()] = None):
     """printing|uploaded → downloaded (printed): credits the shop and deletes the stored file."""
     body = body or ConfirmIn()
     return await _run_move(request, ctx, p, find=_by_id(file_id, p), move=Move.CONFIRM,
@@ -177,7 +178,7 @@ async def confirm(file_id: int, request: Request, p: ShopUser, ctx: Ctx, body: A
 
 
 @router.post("/queue/{file_id}/cancel", response_model=CancelOut, responses=_MOVE_ERRORS)
-async def cancel(file_id: int, request: Request, p: ShopUser, ctx: Ctx, body: Annotated[ReasonIn, Body()] = None):
+async def cancel(file_id: Id, request: Request, p: ShopUser, ctx: Ctx, body: Annotated[ReasonIn, Body()] = None):
     """Cancels the whole order of this file (every file still waiting); refused while one is printing."""
     body = body or ReasonIn()
     reason = body.reason.strip() or "cancelled by the shop"

@@ -15,7 +15,7 @@ from ..deps import Ctx, Owner, ShopUser
 from ..errors import BadRequest, JSONResponse
 from ..idempotency import Once
 from ..models import Job, Order, Shop
-from ..schemas import HistoryOut, ShopOut, ShopStatusIn, errors
+from ..schemas import HistoryOut, ShopOut, ShopStatusIn, Text, errors
 from ..services import jobs as job_service
 from ..services import shops as shop_service
 from ..services.views import iso, job_json
@@ -75,7 +75,7 @@ async def history(
     p: ShopUser, ctx: Ctx,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-    search: Annotated[str | None, Query(max_length=100, description="code, file name or customer")] = None,
+    search: Annotated[Text | None, Query(max_length=100, description="code, file name or customer")] = None,
     status: Literal["downloaded", "cancelled", "withdrawn"] | None = None,
     from_: Annotated[datetime | None, Query(alias="from")] = None,
     to: datetime | None = None,

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ...domain.codes import is_job_code
 from ...domain.jobs import TRANSITIONS, WAITING, IllegalMove, JobStatus, Move
 from ...domain.money import share
 from ..errors import BadRequest, Conflict, Forbidden, NotFound
@@ -29,9 +30,10 @@ async def job_by_id(s: AsyncSession, file_id: int, shop_id: int) -> Job:
 
 
 async def job_by_code(s: AsyncSession, code: str) -> Job:
-    job = (await s.scalars(select(Job).where(Job.code == code))).first()
+    job = (await s.scalars(select(Job).where(Job.code == code))).first() if is_job_code(code) else None
     if job is None:
-        raise NotFound(f"No job with code '{code[:12]}'. Check the code and try again.")
+        shown = code[:12].encode("utf-8", "replace").decode()
+        raise NotFound(f"No job with code '{shown}'. Check the code and try again.")
     return job
 
 
