@@ -1,0 +1,1 @@
+"""The counter app's window (PySide6). The only package that imports Qt."""
