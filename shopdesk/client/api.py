@@ -1,0 +1,221 @@
+"""ShopClient: one requests.Session to the sync API, timeouts on every call, the retry policy of
+retry.py on connection errors, 5xx and 429 (honouring Retry-After) and never on other 4xx, the
+server's {"error"} as typed exceptions. Every state-changing POST carries an Idempotency-Key, so a
+retry after a lost answer cannot change anything twice."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+import requests
+
+from .errors import (
+    ApiError,
+    ChecksumError,
+    OfflineError,
+    RateLimitedError,
+    ServerError,
+    UnauthorizedError,
+    from_response,
+)
+from .retry import Backoff
+
+log = logging.getLogger("shopdesk.client")
+
+
+def loads(content: bytes):
+    return json.loads(content, parse_float=Decimal)
+
+
+class ShopClient:
+    def __init__(self, base_url: str, token: str | None = None, *, connect_timeout: float = 3.05,
+                 read_timeout: float = 20.0, retries: int = 4, sleep: Callable[[float], None] = time.sleep,
+                 on_unauthorized: Callable[[UnauthorizedError], None] | None = None):
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
+        self.retries = retries
+        self._sleep = sleep
+        self.on_unauthorized = on_unauthorized
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = "shopdesk-counter"
+        self.profile_cache: dict | None = None
+
+    # --- transport -----------------------------------------------------------------------------------
+    def request(self, method: str, path: str, *, json_body=None, params=None, headers=None, data=None, files=None,
+                idempotency_key: str | None = None, retry: bool = True, read_timeout: float | None = None,
+                stream: bool = False, auth: bool = True) -> requests.Response:
+        hdrs = dict(headers or {})
+        if auth and self.token:
+            hdrs["Authorization"] = f"Bearer {self.token}"
+        if method == "POST" and idempotency_key is None and path != "/login":
+            idempotency_key = str(uuid.uuid4())  # fixed for this call's retries
+        if idempotency_key:
+            hdrs["Idempotency-Key"] = idempotency_key
+        backoff = Backoff()
+        attempts = 1 + (self.retries if retry else 0)
+        for attempt in range(attempts):
+            last = attempt == attempts - 1
+            try:
+                r = self.session.request(method, self.base_url + path, json=json_body, params=params, data=data,
+                                         files=files, headers=hdrs, stream=stream,
+                                         timeout=(self.connect_timeout, read_timeout or self.read_timeout))
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if last:
+                    raise OfflineError(self._offline_words(exc)) from exc
+                self._sleep(backoff.next_delay())
+                continue
+            if r.status_code == 429 or r.status_code >= 500:
+                err = self._error(r)
+                if last:
+                    raise err
+                retry_after = err.retry_after if isinstance(err, RateLimitedError) else None
+                log.info("%s %s → %s; retrying", method, path, r.status_code)
+                self._sleep(backoff.next_delay(retry_after))
+                continue
+            if r.status_code >= 400:
+                err = self._error(r)
+                if isinstance(err, UnauthorizedError) and self.on_unauthorized and auth:
+                    self.on_unauthorized(err)
+                raise err
+            return r
+        raise AssertionError("unreachable")
+
+    def _offline_words(self, exc: Exception) -> str:
+        if isinstance(exc, requests.Timeout):
+            return f"The shop server at {self.base_url} did not answer in time. Check the network."
+        return f"Cannot reach the shop server at {self.base_url}. Check the network or whether it is running."
+
+    @staticmethod
+    def _error(r: requests.Response) -> ApiError:
+        try:
+            message = r.json().get("error") or r.reason
+        except (ValueError, AttributeError):
+            message = r.reason or f"HTTP {r.status_code}"
+        retry_after = None
+        if r.headers.get("Retry-After"):
+            try:
+                retry_after = float(r.headers["Retry-After"])
+            except ValueError:
+                retry_after = None
+        return from_response(r.status_code, message, retry_after)
+
+    def _json(self, method: str, path: str, **kw):
+        return loads(self.request(method, path, **kw).content)
+
+    # --- account -------------------------------------------------------------------------------------
+    def login(self, username: str, password: str) -> dict:
+        body = self._json("POST", "/login", json_body={"username": username, "password": password}, auth=False)
+        self.token = body["token"]
+        self.profile_cache = body
+        return body
+
+    def logout(self) -> None:
+        try:
+            self.request("POST", "/logout", retry=False)
+        finally:
+            self.token = None
+
+    def profile(self) -> dict:
+        return self._json("GET", "/profile")
+
+    def healthz(self) -> dict:
+        return self._json("GET", "/healthz", auth=False, retry=False)
+
+    # --- shop ----------------------------------------------------------------------------------------
+    def shop(self) -> dict:
+        return self._json("GET", "/shop")
+
+    def set_open(self, is_open: bool) -> dict:
+        return self._json("POST", "/shop/status", json_body={"is_open": is_open})
+
+    def heartbeat(self) -> dict:
+        return self._json("POST", "/shop/heartbeat", retry=False)
+
+    def history(self, **params) -> dict:
+        return self._json("GET", "/shop/history", params=params)
+
+    def payouts(self) -> dict:
+        return self._json("GET", "/shopkeeper/payouts")
+
+    def earnings(self, group_by: str = "day", days: int = 90) -> list:
+        return self._json("GET", "/shopkeeper/earnings", params={"group_by": group_by, "days": days})
+
+    # --- queue ---------------------------------------------------------------------------------------
+    def queue(self, etag: str | None = None, wait: int = 0) -> tuple[list | None, str | None]:
+        """(orders, etag); orders is None when nothing changed (304)."""
+        headers = {"If-None-Match": etag} if etag else {}
+        params = {"wait": wait} if wait else None
+        r = self.request("GET", "/queue", headers=headers, params=params, retry=False,
+                         read_timeout=wait + self.read_timeout)
+        if r.status_code == 304:
+            return None, r.headers.get("ETag", etag)
+        return loads(r.content), r.headers.get("ETag")
+
+    def order_files(self, order_id: int) -> list:
+        return self._json("GET", f"/queue/{order_id}/files")
+
+    def job_by_code(self, code: str) -> dict:
+        return self._json("GET", f"/file/{code}")
+
+    def audit(self, code: str) -> list:
+        return self._json("GET", f"/file/{code}/audit")
+
+    def print_started(self, file_id: int, *, printer: str, counter: str, idempotency_key: str | None = None) -> dict:
+        return self._json("POST", f"/queue/{file_id}/print-started", json_body={"printer": printer, "counter": counter},
+                          idempotency_key=idempotency_key)
+
+    def print_failed(self, file_id: int, reason: str, idempotency_key: str | None = None) -> dict:
+        return self._json("POST", f"/queue/{file_id}/print-failed", json_body={"reason": reason},
+                          idempotency_key=idempotency_key)
+
+    def confirm(self, file_id: int, *, printer: str = "", counter: str = "", idempotency_key: str | None = None) -> dict:
+        return self._json("POST", f"/queue/{file_id}/confirm", json_body={"printer": printer, "counter": counter},
+                          idempotency_key=idempotency_key)
+
+    def cancel(self, file_id: int, reason: str, idempotency_key: str | None = None) -> dict:
+        return self._json("POST", f"/queue/{file_id}/cancel", json_body={"reason": reason},
+                          idempotency_key=idempotency_key)
+
+    # --- files ---------------------------------------------------------------------------------------
+    def download_to(self, file_id: int, dest: Path, *, expected_sha256: str | None = None,
+                    progress: Callable[[int, int], None] | None = None, chunk: int = 256 * 1024) -> str:
+        """Streams the file into `dest` (a temp path the caller renames); returns its SHA-256 hex.
+        Raises ChecksumError when it does not match `expected_sha256` (or the server's ETag)."""
+        r = self.request("GET", f"/queue/download/{file_id}", stream=True, read_timeout=60)
+        total = int(r.headers.get("Content-Length") or 0)
+        announced = (r.headers.get("ETag") or "").strip('"') or None
+        h = hashlib.sha256()
+        done = 0
+        try:
+            with open(dest, "wb") as out:
+                for block in r.iter_content(chunk):
+                    out.write(block)
+                    h.update(block)
+                    done += len(block)
+                    if progress:
+                        progress(done, total)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise OfflineError("The download was interrupted; it will be retried.") from exc
+        finally:
+            r.close()
+        digest = h.hexdigest()
+        want = expected_sha256 or announced
+        if want and digest != want:
+            raise ChecksumError(f"The downloaded file is damaged (checksum mismatch after {done} bytes); "
+                                "it was discarded — try again.")
+        if total and done != total:
+            raise ChecksumError(f"The download stopped early ({done} of {total} bytes); try again.")
+        return digest
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Errors worth retrying later (the server or network), as opposed to a refusal."""
+    return isinstance(exc, (OfflineError, ServerError, RateLimitedError))

@@ -1,0 +1,119 @@
+"""ShopClient against a real server: typed errors, retries (never on 4xx), Retry-After, downloads."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from shopdesk.client.api import ShopClient
+from shopdesk.client.downloads import DownloadCache
+from shopdesk.client.errors import (
+    ChecksumError,
+    ConflictError,
+    NotFoundError,
+    OfflineError,
+    RateLimitedError,
+    UnauthorizedError,
+    ValidationError,
+)
+from tests.helpers.pdfs import pdf_bytes
+from tests.helpers.server import ServerProcess, free_port, make_shop
+
+
+def _client(shop, who="staff", **kw) -> ShopClient:
+    c = ShopClient(shop.url, **kw)
+    c.login(*getattr(shop, who))
+    return c
+
+
+def test_login_queue_and_moves_with_typed_errors(shop):
+    c = _client(shop)
+    up = shop.upload(pdf_bytes(2))
+    orders, etag = c.queue()
+    assert orders[0]["files"][0]["code"] == up["files"][0]["code"]
+    assert c.queue(etag) == (None, etag)
+    fid = up["files"][0]["file_id"]
+    c.print_started(fid, printer="Front", counter="Counter 1")
+    other = _client(shop, "staff2")
+    with pytest.raises(ConflictError, match="already printing at Counter 1"):
+        other.print_started(fid, printer="Back", counter="Counter 2")
+    with pytest.raises(NotFoundError):
+        c.job_by_code("QQQQQQ")
+    with pytest.raises(ValidationError):
+        c.history(limit=0)
+
+
+def test_client_errors_are_not_retried_but_offline_is(shop):
+    sleeps: list[float] = []
+    c = _client(shop, sleep=sleeps.append)
+    with pytest.raises(NotFoundError):
+        c.confirm(99999999)
+    assert sleeps == []  # a 404 is an answer, not a glitch
+    dead = ShopClient(f"http://127.0.0.1:{free_port()}", retries=3, sleep=sleeps.append)
+    with pytest.raises(OfflineError, match="Cannot reach the shop server"):
+        dead.healthz()  # healthz does not retry
+    with pytest.raises(OfflineError):
+        dead.shop()
+    assert len(sleeps) == 3 and all(0.2 <= s <= 2.0 for s in sleeps)
+
+
+def test_429_retry_after_is_honoured(tmp_path):
+    server = ServerProcess(tmp_path / "s", env={"SHOPDESK_AUTH_RATE_PER_MIN": "3"}).start()
+    try:
+        shop = make_shop(server)
+        sleeps: list[float] = []
+        c = _client(shop, sleep=sleeps.append, retries=1)
+        for _ in range(3):
+            c.shop()
+        with pytest.raises(RateLimitedError) as exc:
+            c.shop()
+        assert exc.value.retry_after >= 1
+        assert len(sleeps) == 1 and sleeps[0] >= exc.value.retry_after - 1
+    finally:
+        server.stop()
+
+
+def test_unauthorized_calls_the_log_in_again_hook(shop):
+    seen = []
+    c = ShopClient(shop.url, token="expired-or-bogus", on_unauthorized=seen.append)
+    with pytest.raises(UnauthorizedError):
+        c.shop()
+    assert len(seen) == 1 and "log in" in str(seen[0]).lower()
+
+
+def test_download_cache_verifies_checksum_and_never_keeps_partial_files(shop, tmp_path):
+    data = pdf_bytes(3)
+    up = shop.upload(data)
+    job = shop.get(f"/file/{up['files'][0]['code']}").json()
+    c = _client(shop)
+    cache = DownloadCache(tmp_path / "cache", c)
+    progress = []
+    path = cache.fetch(job["file_id"], job["sha256"], lambda done, total: progress.append((done, total)))
+    assert path.read_bytes() == data and progress[-1] == (len(data), len(data))
+    # corrupt the server's stored copy: the client must refuse it and keep nothing
+    stored = shop.server.data_dir / "files" / job["sha256"][:2] / job["sha256"]
+    stored.write_bytes(data[:-10] + b"corrupted!")
+    path.unlink()
+    with pytest.raises(ChecksumError, match="damaged"):
+        cache.fetch(job["file_id"], job["sha256"])
+    assert list((tmp_path / "cache").iterdir()) == []
+    stored.write_bytes(data)
+    assert hashlib.sha256(cache.fetch(job["file_id"], job["sha256"]).read_bytes()).hexdigest() == job["sha256"]
+
+
+def test_cache_cleaning_removes_old_and_partial_files(shop, tmp_path):
+    import os
+    import time
+
+    cache = DownloadCache(tmp_path / "c", _client(shop), max_bytes=10, max_age_seconds=100)
+    old = tmp_path / "c" / ("a" * 64)
+    old.write_bytes(b"x")
+    os.utime(old, (time.time() - 1000, time.time() - 1000))
+    part = tmp_path / "c" / ("b" * 64 + ".1.part")
+    part.write_bytes(b"y")
+    os.utime(part, (time.time() - 7200, time.time() - 7200))
+    big = tmp_path / "c" / ("c" * 64)
+    big.write_bytes(b"z" * 50)
+    assert cache.clean() == 3
+    assert list((tmp_path / "c").iterdir()) == []
