@@ -1,0 +1,137 @@
+"""Printer attributes (IPP) → what a printer can do and how it is, in words a shopkeeper understands."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..domain.printsettings import ColorMode, PaperSize, PrintMode
+from .options import COLOR_TO_IPP, MEDIA_TO_IPP, SIDES_TO_IPP
+
+IPP_IDLE, IPP_PROCESSING, IPP_STOPPED = 3, 4, 5
+
+# printer-state-reasons keywords (RFC 8011 / PWG 5100) → words; "-error/-warning/-report" suffixes are
+# stripped before lookup.
+REASON_WORDS = {
+    "media-empty": "out of paper",
+    "media-needed": "needs paper",
+    "media-low": "paper is low",
+    "media-jam": "paper jam",
+    "toner-empty": "out of toner",
+    "toner-low": "toner is low",
+    "marker-supply-empty": "out of ink/toner",
+    "marker-supply-low": "ink/toner is low",
+    "door-open": "a door is open",
+    "cover-open": "the cover is open",
+    "input-tray-missing": "a paper tray is missing",
+    "output-area-full": "the output tray is full",
+    "offline": "offline",
+    "connecting-to-device": "connecting to the printer…",
+    "shutdown": "switched off",
+    "timed-out": "not answering",
+    "paused": "paused",
+    "spool-area-full": "the print spool is full",
+    "cups-missing-filter": "cannot convert this file (missing driver filter)",
+    "moving-to-paused": "pausing",
+    "other": "has a problem",
+}
+_BAD = {"media-empty", "media-needed", "media-jam", "toner-empty", "marker-supply-empty", "door-open",
+        "cover-open", "input-tray-missing", "output-area-full", "offline", "shutdown", "timed-out", "paused",
+        "spool-area-full", "cups-missing-filter", "other"}
+
+
+def _keyword(reason: str) -> tuple[str, str]:
+    for suffix in ("-error", "-warning", "-report"):
+        if reason.endswith(suffix):
+            return reason[: -len(suffix)], suffix[1:]
+    return reason, "error" if reason in _BAD else "report"
+
+
+def health_words(state: int, reasons: list[str], message: str = "", accepting: bool = True) -> tuple[bool, str]:
+    """(ok, words): 'ready', 'out of paper', 'paused: Out of paper', …"""
+    problems, notes = [], []
+    for r in reasons or []:
+        if r in ("none", ""):
+            continue
+        kw, severity = _keyword(r)
+        words = REASON_WORDS.get(kw, kw.replace("-", " "))
+        if kw == "paused" and message:
+            words = f"paused ({message})"
+        (problems if (kw in _BAD and severity != "report" and severity != "warning") else notes).append(words)
+    if not accepting:
+        problems.append("not accepting jobs")
+    if state == IPP_STOPPED and not problems:
+        problems = notes or [f"stopped{f' ({message})' if message else ''}"]
+        notes = []
+    if problems:
+        return False, ", ".join(dict.fromkeys(problems))
+    text = "printing" if state == IPP_PROCESSING else "ready"
+    if notes:
+        text += " — " + ", ".join(dict.fromkeys(notes))
+    return True, text
+
+
+@dataclass
+class PrinterInfo:
+    name: str
+    backend: str = "cups"
+    description: str = ""
+    location: str = ""
+    state: int = IPP_IDLE
+    reasons: list[str] = field(default_factory=list)
+    message: str = ""
+    accepting: bool = True
+    is_default: bool = False
+    media: set[PaperSize] = field(default_factory=set)
+    sides: set[PrintMode] = field(default_factory=set)
+    colors: set[ColorMode] = field(default_factory=set)
+    max_copies: int = 1
+    page_ranges: bool = False
+
+    @property
+    def health(self) -> tuple[bool, str]:
+        return health_words(self.state, self.reasons, self.message, self.accepting)
+
+    @property
+    def ok(self) -> bool:
+        return self.health[0]
+
+    def as_dict(self) -> dict:
+        ok, words = self.health
+        return {"name": self.name, "backend": self.backend, "ok": ok, "health": words,
+                "description": self.description, "is_default": self.is_default,
+                "media": sorted(m.value for m in self.media), "sides": sorted(s.value for s in self.sides),
+                "colors": sorted(c.value for c in self.colors), "max_copies": self.max_copies}
+
+
+def from_ipp(name: str, attrs: dict, *, is_default: bool = False) -> PrinterInfo:
+    media_ipp = set(attrs.get("media-supported") or [])
+    sides_ipp = set(attrs.get("sides-supported") or ["one-sided"])
+    colors_ipp = set(attrs.get("print-color-mode-supported") or [])
+    if not colors_ipp:
+        colors_ipp = {"color", "monochrome"} if attrs.get("color-supported") else {"monochrome"}
+    copies = attrs.get("copies-supported") or (1, 1)
+    reasons = attrs.get("printer-state-reasons") or []
+    if isinstance(reasons, str):
+        reasons = [reasons]
+    return PrinterInfo(
+        name=name,
+        description=attrs.get("printer-info") or attrs.get("printer-make-and-model") or "",
+        location=attrs.get("printer-location") or "",
+        state=int(attrs.get("printer-state") or IPP_IDLE),
+        reasons=list(reasons),
+        message=attrs.get("printer-state-message") or "",
+        accepting=bool(attrs.get("printer-is-accepting-jobs", True)),
+        is_default=is_default,
+        media={p for p, ipp in MEDIA_TO_IPP.items() if ipp in media_ipp},
+        sides={m for m, ipp in SIDES_TO_IPP.items() if ipp in sides_ipp},
+        colors={c for c, ipp in COLOR_TO_IPP.items() if ipp in colors_ipp},
+        max_copies=int(copies[1]) if isinstance(copies, (tuple, list)) else int(copies),
+        page_ranges=bool(attrs.get("page-ranges-supported", False)),
+    )
+
+
+REQUESTED_ATTRIBUTES = [
+    "printer-state", "printer-state-reasons", "printer-state-message", "printer-is-accepting-jobs",
+    "printer-info", "printer-location", "printer-make-and-model", "media-supported", "sides-supported",
+    "print-color-mode-supported", "color-supported", "copies-supported", "page-ranges-supported",
+]

@@ -1,0 +1,89 @@
+"""Jobs this counter has started printing, kept in a small SQLite file: the double-print guard (a job
+already in flight is refused) and what lets the pipeline resume watching after a restart."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS inflight (
+    file_id INTEGER PRIMARY KEY,
+    code TEXT NOT NULL,
+    printer TEXT NOT NULL,
+    backend TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    job_id INTEGER,
+    stage TEXT NOT NULL,            -- starting | submitted | awaiting-confirm
+    started_at TEXT NOT NULL,
+    job TEXT NOT NULL               -- the server's job JSON, to resume with
+);
+"""
+
+
+@dataclass
+class InFlightJob:
+    file_id: int
+    code: str
+    printer: str
+    backend: str
+    tag: str
+    job_id: int | None
+    stage: str
+    started_at: str
+    job: dict
+
+
+class AlreadyInFlight(Exception):
+    pass
+
+
+class InFlight:
+    def __init__(self, path: Path):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.executescript(SCHEMA)
+
+    def claim(self, job: dict, printer: str, backend: str) -> InFlightJob:
+        """Records the start of a print; refuses a job that is already in flight here."""
+        row = InFlightJob(int(job["file_id"]), job["code"], printer, backend, uuid.uuid4().hex[:8], None, "starting",
+                          datetime.now(UTC).isoformat(), job)
+        with self._lock:
+            try:
+                self._conn.execute("INSERT INTO inflight VALUES (?,?,?,?,?,?,?,?,?)",
+                                   (row.file_id, row.code, printer, backend, row.tag, None, row.stage,
+                                    row.started_at, json.dumps(job, default=str)))
+            except sqlite3.IntegrityError as exc:
+                current = self.get(row.file_id)
+                raise AlreadyInFlight(f"Job {job['code']} is already being printed on this counter "
+                                      f"({current.printer if current else 'a printer'}).") from exc
+        return row
+
+    def update(self, file_id: int, **values) -> None:
+        cols = ", ".join(f"{k}=?" for k in values)
+        with self._lock:
+            self._conn.execute(f"UPDATE inflight SET {cols} WHERE file_id=?", (*values.values(), file_id))
+
+    def release(self, file_id: int) -> None:
+        with self._lock:
+            self._conn.execute("DELETE FROM inflight WHERE file_id=?", (file_id,))
+
+    def get(self, file_id: int) -> InFlightJob | None:
+        r = self._conn.execute("SELECT * FROM inflight WHERE file_id=?", (file_id,)).fetchone()
+        return None if r is None else InFlightJob(*r[:8], json.loads(r[8]))
+
+    def all(self) -> list[InFlightJob]:
+        with self._lock:
+            rows = self._conn.execute("SELECT * FROM inflight ORDER BY started_at").fetchall()
+        return [InFlightJob(*r[:8], json.loads(r[8])) for r in rows]
+
+    def close(self) -> None:
+        self._conn.close()

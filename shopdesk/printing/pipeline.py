@@ -1,0 +1,194 @@
+"""PrintPipeline: one job from "Print" to the shop knowing what happened.
+
+check the printer can do it → claim (double-print guard, persisted) → print-started (acknowledged, or
+nothing is printed) → download (verified) → submit to CUPS with the job's options → watch the CUPS job
+by its id until it ends → confirm, or cancel the CUPS job (so it cannot come out later) and report
+print-failed with the reason in words. Reports go through the durable outbox. After a restart,
+`resume()` picks up every job that was in flight. Plain blocking code: run it in a worker thread."""
+
+from __future__ import annotations
+
+import enum
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .backends import PrinterSet, PrinterUnavailable, SubmitError
+from .inflight import InFlight, InFlightJob
+from .options import PrintRequest, check_supported, validate_page_ranges
+from .outcomes import Outcome, judge
+from .reporting import JobReporter
+
+log = logging.getLogger("shopdesk.printing.pipeline")
+
+Progress = Callable[[str, str, float], None]  # (stage, words, fraction 0..1 or -1 when unknown)
+
+
+class Result(enum.Enum):
+    PRINTED = "printed"
+    FAILED = "failed"
+    NEEDS_CONFIRMATION = "needs-confirmation"
+
+
+@dataclass
+class PrintOutcome:
+    file_id: int
+    code: str
+    printer: str
+    result: Result
+    message: str
+    cups_job_id: int | None = None
+
+    def line(self) -> str:
+        return f"{self.code} {self.result.value} {self.printer!r}: {self.message}"
+
+
+def _noop(stage: str, words: str, fraction: float) -> None:
+    pass
+
+
+class PrintPipeline:
+    def __init__(self, reporter: JobReporter, printers: PrinterSet, inflight: InFlight, *, counter: str,
+                 confirm_mode: str = "auto", poll_seconds: float = 0.5, timeout_base: float = 180.0,
+                 timeout_per_sheet: float = 6.0, stuck_limit: float = 30.0):
+        if confirm_mode not in ("auto", "ask"):
+            raise ValueError("confirm_mode is 'auto' or 'ask'")
+        self.reporter, self.printers, self.inflight = reporter, printers, inflight
+        self.counter, self.confirm_mode = counter, confirm_mode
+        self.poll_seconds, self.timeout_base, self.timeout_per_sheet = poll_seconds, timeout_base, timeout_per_sheet
+        self.stuck_limit = stuck_limit
+
+    # --- before anything is sent ---------------------------------------------------------------------
+    def prepare(self, job: dict, printer: str, *, customer: str = "", page_ranges: str = "") -> PrintRequest:
+        """Validates the job against the chosen printer; raises UnsupportedOption / PrinterUnavailable."""
+        req = PrintRequest.from_job(job, customer, validate_page_ranges(page_ranges, int(job["num_pages"])))
+        all_printers = self.printers.printers()
+        info = next((p for p in all_printers if p.name == printer), None)
+        if info is None:
+            raise PrinterUnavailable(f"Printer '{printer}' is not available on this computer.")
+        ok, words = info.health
+        if not info.accepting or info.state == 5:
+            raise PrinterUnavailable(f"Printer '{printer}' is {words}. Fix it or choose another printer.")
+        check_supported(req, info, all_printers)
+        return req
+
+    # --- the whole path ------------------------------------------------------------------------------
+    def print_job(self, job: dict, printer: str, *, customer: str = "", page_ranges: str = "",
+                  progress: Progress | None = None) -> PrintOutcome:
+        """Raises (nothing printed, nothing reported) for: UnsupportedOption, PrinterUnavailable,
+        AlreadyInFlight, and the client's ConflictError / OfflineError from print-started. Every later
+        problem is reported to the server as print-failed and returned as a FAILED outcome."""
+        progress = progress or _noop
+        req = self.prepare(job, printer, customer=customer, page_ranges=page_ranges)
+        backend = self.printers.backend_for(printer)
+        row = self.inflight.claim(job, printer, backend.kind)
+        progress("starting", "Telling the server…", -1)
+        try:
+            self.reporter.print_started(req.file_id, printer=printer, counter=self.counter)
+        except BaseException:
+            self.inflight.release(req.file_id)  # nothing happened: the job stays with whoever has it
+            raise
+        try:
+            progress("downloading", req.original_name, 0.0)
+            path = self.reporter.fetch(req.file_id, req.sha256,
+                                       lambda done, total: progress("downloading", req.original_name,
+                                                                    done / total if total else -1))
+        except Exception as exc:
+            return self._failed(row, f"Could not download the file: {exc}")
+        title = f"{req.job_name} #{row.tag}"  # the tag finds this job in CUPS after a crash
+        try:
+            job_id = backend.submit(req, printer, path, title)
+        except (SubmitError, PrinterUnavailable) as exc:
+            return self._failed(row, str(exc))
+        self.inflight.update(req.file_id, job_id=job_id, stage="submitted")
+        row.job_id = job_id
+        progress("sent", f"CUPS job {job_id} on {printer}", -1)
+        return self._watch(row, req.sheets_hint, progress)
+
+    def _watch(self, row: InFlightJob, sheets: int, progress: Progress) -> PrintOutcome:
+        backend = self.printers.backend_of_kind(row.backend)
+        deadline = time.monotonic() + self.timeout_base + self.timeout_per_sheet * max(1, sheets)
+        stuck_since: float | None = None
+        last_words = ""
+        while True:
+            try:
+                view = backend.view(row.job_id, row.printer)
+            except PrinterUnavailable as exc:
+                log.warning("watching job %s: %s", row.code, exc)
+                time.sleep(self.poll_seconds)
+                if time.monotonic() > deadline:
+                    return self._failed(row, f"Lost contact with the print system: {exc}", cancel=True)
+                continue
+            now = time.monotonic()
+            stuck = view.state in (4, 6) or (view.state == 3 and view.printer_state == 5)
+            stuck_since = (stuck_since or now) if stuck else None
+            outcome, words = judge(view, row.printer, stuck_for=now - stuck_since if stuck_since else 0.0,
+                                   stuck_limit=self.stuck_limit)
+            if outcome is Outcome.PRINTED:
+                return self._printed(row, words)
+            if outcome is Outcome.FAILED:
+                return self._failed(row, words, cancel=True)
+            if now > deadline:
+                return self._failed(row, f"Printer '{row.printer}' did not finish the job in time "
+                                         f"({int(self.timeout_base + self.timeout_per_sheet * max(1, sheets))} s).",
+                                    cancel=True)
+            if words != last_words:
+                progress("printing", words, -1)
+                last_words = words
+            time.sleep(self.poll_seconds)
+
+    def _printed(self, row: InFlightJob, words: str) -> PrintOutcome:
+        if self.confirm_mode == "ask":
+            self.inflight.update(row.file_id, stage="awaiting-confirm")
+            return PrintOutcome(row.file_id, row.code, row.printer, Result.NEEDS_CONFIRMATION,
+                                f"{words} Did it come out right?", row.job_id)
+        self.reporter.confirm(row.file_id, printer=row.printer, counter=self.counter)
+        self.inflight.release(row.file_id)
+        return PrintOutcome(row.file_id, row.code, row.printer, Result.PRINTED, words, row.job_id)
+
+    def _failed(self, row: InFlightJob, reason: str, cancel: bool = False) -> PrintOutcome:
+        if cancel and row.job_id is not None:
+            backend = self.printers.backend_of_kind(row.backend)
+            if backend is not None:
+                backend.cancel(row.job_id)  # a stuck job must not come out later: no double print
+        self.reporter.print_failed(row.file_id, reason)
+        self.inflight.release(row.file_id)
+        log.warning("job %s failed on %s: %s", row.code, row.printer, reason)
+        return PrintOutcome(row.file_id, row.code, row.printer, Result.FAILED, reason, row.job_id)
+
+    # --- after the fact ------------------------------------------------------------------------------
+    def settle(self, file_id: int, printed: bool, reason: str = "") -> None:
+        """The shopkeeper's answer to "Did it print?"."""
+        row = self.inflight.get(file_id)
+        if row is None:
+            return
+        if printed:
+            self.reporter.confirm(file_id, printer=row.printer, counter=self.counter)
+            self.inflight.release(file_id)
+        else:
+            self._failed(row, reason or f"The shopkeeper saw it did not print correctly on '{row.printer}'.")
+
+    def awaiting_confirmation(self) -> list[InFlightJob]:
+        return [r for r in self.inflight.all() if r.stage == "awaiting-confirm"]
+
+    def resume(self, progress: Progress | None = None) -> list[PrintOutcome]:
+        """Picks up jobs that were in flight when this counter stopped."""
+        progress = progress or _noop
+        out = []
+        for row in self.inflight.all():
+            if row.stage == "awaiting-confirm":
+                continue
+            backend = self.printers.backend_of_kind(row.backend)
+            if row.job_id is None and backend is not None:
+                found = backend.find_job(f"#{row.tag}")
+                if found is not None:
+                    row.job_id = found
+                    self.inflight.update(row.file_id, job_id=found, stage="submitted")
+            if row.job_id is None or backend is None:
+                out.append(self._failed(row, "The counter stopped before the job reached the printer; "
+                                             "it is back in the queue."))
+                continue
+            sheets = int(row.job.get("num_pages", 1)) * int(row.job.get("copies", 1))
+            out.append(self._watch(row, sheets, progress))
+        return out
