@@ -1,0 +1,156 @@
+"""`shopdesk agent`: a headless print agent for a back-room PC. It prints the shop's queued jobs on one
+printer through the same pipeline as the counter app, one line per job.
+
+  shopdesk agent --server URL --username U --printer NAME [--once]
+
+The password comes from SHOPDESK_PASSWORD or the keyring; the CUPS server from CUPS_SERVER."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+
+from ..client.api import ShopClient
+from ..client.credentials import Credentials
+from ..client.downloads import DownloadCache
+from ..client.errors import ApiError, ConflictError, OfflineError, UnauthorizedError
+from ..client.outbox import Outbox
+from ..client.reporter import ClientReporter
+from ..settings import data_dir
+from .backends import CupsBackend, HotFolderBackend, PrinterSet, PrinterUnavailable
+from .inflight import AlreadyInFlight, InFlight
+from .options import UnsupportedOption
+from .pipeline import PrintPipeline
+
+log = logging.getLogger("shopdesk.agent")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="shopdesk agent", description=__doc__.split("\n\n")[0])
+    p.add_argument("--server", required=True, help="the shop server's URL, e.g. http://shop:8080")
+    p.add_argument("--username", required=True)
+    p.add_argument("--printer", required=True, help="CUPS printer name (or 'Hot folder')")
+    p.add_argument("--once", action="store_true", help="print every job waiting now, then exit")
+    p.add_argument("--counter", default=f"agent@{socket.gethostname()}", help="name shown to other counters")
+    p.add_argument("--data-dir", help="outbox, cache and in-flight jobs (default: the user data dir)")
+    p.add_argument("--hot-folder", help="folder of the 'Hot folder' printer")
+    p.add_argument("--debug", action="store_true")
+    return p
+
+
+class Agent:
+    def __init__(self, args, password: str):
+        self.args = args
+        base = Path(args.data_dir) if args.data_dir else data_dir() / f"agent-{args.username}"
+        base.mkdir(parents=True, exist_ok=True)
+        self.client = ShopClient(args.server)
+        self.client.login(args.username, password)
+        self.outbox = Outbox(base / "outbox.db", self.client)
+        self.cache = DownloadCache(base / "cache", self.client)
+        backends = []
+        try:
+            backends.append(CupsBackend())
+        except ImportError as exc:
+            log.warning("no CUPS support: %s", exc)
+        backends.append(HotFolderBackend(Path(args.hot_folder) if args.hot_folder else base / "hotfolder"))
+        self.printers = PrinterSet(backends)
+        self.inflight = InFlight(base / "inflight.db")
+        self.pipeline = PrintPipeline(ClientReporter(self.client, self.outbox, self.cache, args.counter),
+                                      self.printers, self.inflight, counter=args.counter)
+        self.stop = threading.Event()
+
+    def say(self, line: str) -> None:
+        print(line, flush=True)
+
+    def waiting_jobs(self) -> list[tuple[dict, dict]]:
+        orders, _etag = self.client.queue()
+        return [(o, j) for o in orders for j in o["files"] if j["status"] == "uploaded"]
+
+    def handle(self, order: dict, job: dict) -> None:
+        code = job["code"]
+        try:
+            outcome = self.pipeline.print_job(job, self.args.printer, customer=order.get("customer_name", ""))
+            self.say(outcome.line())
+        except ConflictError as exc:
+            self.say(f"{code} skipped: {exc}")
+        except (UnsupportedOption, PrinterUnavailable, AlreadyInFlight) as exc:
+            self.say(f"{code} not-printed: {exc}")
+        except OfflineError as exc:
+            self.say(f"{code} not-started: {exc}")
+
+    def run(self) -> int:
+        self.outbox.start()
+        for outcome in self.pipeline.resume():
+            self.say(outcome.line())
+        etag = None
+        last_beat = 0.0
+        while not self.stop.is_set():
+            if time.monotonic() - last_beat > 60:
+                try:
+                    self.client.heartbeat()
+                except ApiError as exc:
+                    log.info("heartbeat: %s", exc)
+                last_beat = time.monotonic()
+            try:
+                jobs = self.waiting_jobs()
+            except UnauthorizedError as exc:
+                self.say(f"error: {exc}")
+                return 2
+            except ApiError as exc:
+                log.warning("queue: %s", exc)
+                if self.args.once:
+                    self.say(f"error: {exc}")
+                    return 2
+                self.stop.wait(5)
+                continue
+            for order, job in jobs:
+                if self.stop.is_set():
+                    break
+                self.handle(order, job)
+            if self.args.once:
+                break
+            try:  # wait for the queue to change
+                _orders, etag = self.client.queue(etag, wait=25)
+            except ApiError:
+                self.stop.wait(2)
+        if not self.outbox.wait_until_empty(30):
+            self.say(f"warning: {self.outbox.state()['pending']} report(s) not yet delivered; "
+                     "they are kept and sent on the next start")
+        self.outbox.close()
+        return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    password = os.environ.get("SHOPDESK_PASSWORD")
+    if not password:
+        creds = Credentials()
+        password = creds.password(args.server, args.username) if creds.available else None
+    if not password:
+        print("error: no password: set SHOPDESK_PASSWORD, or save it in the keyring by logging in once in the "
+              "counter app with 'Remember the password'", file=sys.stderr)
+        return 2
+    try:
+        agent = Agent(args, password)
+    except UnauthorizedError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ApiError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, lambda *_: agent.stop.set())
+    signal.signal(signal.SIGINT, lambda *_: agent.stop.set())
+    return agent.run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""`shopdesk agent --once` as people run it: a real process, a real server, a private cupsd."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from tests.helpers.cupsd import pdf_pages
+from tests.helpers.pdfs import pdf_bytes
+
+
+def _agent(shop, cupsd, tmp_path, *extra, password=None):
+    env = {**os.environ, **cupsd.env, "SHOPDESK_PASSWORD": password or shop.staff[1]}
+    return subprocess.run([sys.executable, "-m", "shopdesk.cli", "agent", "--server", shop.url,
+                           "--username", shop.staff[0], "--printer", "Front", "--once",
+                           "--data-dir", str(tmp_path / "agent"), *extra],
+                          capture_output=True, text=True, env=env, timeout=180)
+
+
+def test_agent_once_prints_every_waiting_job_and_exits_0(shop, cupsd, tmp_path):
+    out = cupsd.out / "Front.pdf"
+    a = shop.upload(pdf_bytes(2), name="a.pdf", customer_name="Asha")["files"][0]
+    b = shop.upload(pdf_bytes(1), name="poster.pdf", paper_size="A3")["files"][0]  # Front has no A3
+    c = shop.upload(pdf_bytes(3), name="c.pdf", copies=2, print_mode="double")["files"][0]
+    shop.post(f"/queue/{c['file_id']}/print-started", who="staff2", json={"counter": "Counter 2"})
+    r = _agent(shop, cupsd, tmp_path)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert len(lines) == 2, r.stdout  # one line per waiting job (c is another counter's)
+    assert lines[0].startswith(f"{a['code']} printed 'Front'")
+    assert lines[1].startswith(f"{b['code']} not-printed: Printer 'Front' cannot print A3 paper. Use 'Wide'")
+    assert [x["move"] for x in shop.get(f"/file/{a['code']}/audit").json()] == ["print-started", "confirm"]
+    assert shop.get(f"/file/{b['code']}").json()["status"] == "uploaded"
+    assert pdf_pages(out) == 2
+
+
+def test_agent_with_a_wrong_password_says_so_and_exits_2(shop, cupsd, tmp_path):
+    r = _agent(shop, cupsd, tmp_path, password="not-the-password")
+    assert r.returncode == 2 and "Wrong username or password" in r.stderr
