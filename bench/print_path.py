@@ -1,0 +1,158 @@
+"""Benchmark of the print path: from "Print" to CUPS having accepted the job (print-started, download,
+verify, submit) for 1 MB and 50 MB PDFs, against `lp` of the same file on the same printer in the same
+run; and the peak memory of a process printing a 200 MB PDF (it must stream, not load the file).
+
+  .venv/bin/python bench/print_path.py [--rounds 5]
+
+Starts its own private cupsd, API server (SQLite) and shop; cleans up after itself."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench._util import pct  # noqa: E402
+
+
+def make_pdf(path: Path, size_mb: int) -> None:
+    """A valid PDF of about `size_mb` MB: one page plus an incompressible attachment."""
+    from pypdf import PdfWriter
+
+    w = PdfWriter()
+    w.add_blank_page(595, 842)
+    w.add_attachment("padding.bin", os.urandom(size_mb * 2**20))
+    with open(path, "wb") as f:
+        w.write(f)
+
+
+class Sent(BaseException):
+    """Stops the pipeline once CUPS has accepted the job: that is what is measured."""
+
+
+def hwm_kb() -> int:
+    """Peak resident memory of this process (VmHWM; unlike ru_maxrss it starts afresh at exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def child_peak(args) -> None:
+    """Runs in a fresh process: prints one big job and reports the peak RSS."""
+    from shopdesk.client.api import ShopClient
+    from shopdesk.client.downloads import DownloadCache
+    from shopdesk.client.outbox import Outbox
+    from shopdesk.client.reporter import ClientReporter
+    from shopdesk.printing.backends import CupsBackend, PrinterSet
+    from shopdesk.printing.inflight import InFlight
+    from shopdesk.printing.pipeline import PrintPipeline
+
+    work = Path(args.work)
+    client = ShopClient(args.url)
+    client.login(args.user, args.password)
+    job = client.job_by_code(args.code)
+    before = hwm_kb()
+    pipeline = PrintPipeline(ClientReporter(client, Outbox(work / "o.db", client), DownloadCache(work / "c", client)),
+                             PrinterSet([CupsBackend()]), InFlight(work / "i.db"), counter="bench")
+
+    def progress(stage, words, fraction):
+        if stage == "sent":
+            raise Sent
+
+    try:
+        pipeline.print_job(job, args.printer, progress=progress)
+    except Sent:
+        pass
+    after = hwm_kb()
+    print(f"{before} {after}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--child", action="store_true")
+    ap.add_argument("--url"), ap.add_argument("--user"), ap.add_argument("--password"), ap.add_argument("--code")
+    ap.add_argument("--printer"), ap.add_argument("--work")
+    args = ap.parse_args()
+    if args.child:
+        child_peak(args)
+        return
+
+    from shopdesk.client.api import ShopClient
+    from shopdesk.client.downloads import DownloadCache
+    from shopdesk.client.outbox import Outbox
+    from shopdesk.client.reporter import ClientReporter
+    from shopdesk.printing.backends import CupsBackend, PrinterSet
+    from shopdesk.printing.inflight import InFlight
+    from shopdesk.printing.pipeline import PrintPipeline
+    from tests.helpers.cupsd import PrivateCupsd
+    from tests.helpers.server import ServerProcess, make_shop
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-print-"))
+    cupsd = PrivateCupsd().start()
+    os.environ["CUPS_SERVER"] = cupsd.server
+    # A raw queue into /dev/null: what is measured is acceptance, not the filters that run afterwards.
+    cupsd.lpadmin("-p", "Bench", "-E", "-v", "file:///dev/null", "-m", "raw")
+    server = ServerProcess(tmp / "srv", env={"SHOPDESK_MAX_FILE_MB": "300", "SHOPDESK_MAX_REQUEST_MB": "300"}).start()
+    try:
+        shop = make_shop(server)
+        client = ShopClient(shop.url, read_timeout=120)
+        client.login(*shop.staff)
+        pipeline = PrintPipeline(ClientReporter(client, Outbox(tmp / "o.db", client), DownloadCache(tmp / "c", client)),
+                                 PrinterSet([CupsBackend()]), InFlight(tmp / "i.db"), counter="bench")
+        print(f"print path to CUPS acceptance vs `lp` of the same file (a raw queue into /dev/null), "
+              f"{args.rounds} rounds each")
+        for size in (1, 50):
+            pdf = tmp / f"{size}mb.pdf"
+            make_pdf(pdf, size)
+            ours, lps = [], []
+            for _ in range(args.rounds):
+                job = client.job_by_code(shop.upload(pdf.read_bytes(), name=pdf.name)["files"][0]["code"])
+                t0 = time.perf_counter()
+                mark = {}
+
+                def progress(stage, words, fraction, mark=mark):
+                    if stage == "sent":
+                        mark["t"] = time.perf_counter()
+                        raise Sent
+
+                try:
+                    pipeline.print_job(job, "Bench", progress=progress)
+                except Sent:
+                    pass
+                ours.append((mark["t"] - t0) * 1000)
+                pipeline.inflight.release(job["file_id"])
+                t0 = time.perf_counter()
+                subprocess.run(["lp", "-d", "Bench", str(pdf)], check=True, capture_output=True,
+                               env={**os.environ, **cupsd.env})
+                lps.append((time.perf_counter() - t0) * 1000)
+            print(f"  {size:3d} MB: shopdesk median {pct(ours, 50):8.1f} ms p95 {pct(ours, 95):8.1f} ms | "
+                  f"lp median {pct(lps, 50):8.1f} ms p95 {pct(lps, 95):8.1f} ms | ratio {pct(ours, 50) / pct(lps, 50):.2f}×"
+                  "  (shopdesk also tells the server and downloads + verifies the file)")
+        big = tmp / "200mb.pdf"
+        make_pdf(big, 200)
+        code = shop.upload(big.read_bytes(), name=big.name)["files"][0]["code"]
+        out = subprocess.run([sys.executable, __file__, "--child", "--url", shop.url, "--user", shop.staff[0],
+                              "--password", shop.staff[1], "--code", code, "--printer", "Bench",
+                              "--work", str(tmp / "child")], capture_output=True, text=True,
+                             env={**os.environ, **cupsd.env}, check=True, cwd=ROOT)
+        before, after = (int(x) for x in out.stdout.split())
+        print(f"  200 MB PDF: peak RSS of the printing process {after / 1024:.0f} MB "
+              f"(before the print {before / 1024:.0f} MB; growth {(after - before) / 1024:.0f} MB for a "
+              f"{big.stat().st_size / 2**20:.0f} MB file)")
+    finally:
+        server.stop()
+        cupsd.stop()
+        subprocess.run(["rm", "-rf", str(tmp)])
+
+
+if __name__ == "__main__":
+    main()
