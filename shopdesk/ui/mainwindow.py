@@ -1,0 +1,492 @@
+"""The counter's main window: the live queue, the selected job with its first page, and the actions a
+shopkeeper uses all day — print, print the whole order, cancel, mark printed, scan — with shortcuts.
+It only draws: every network, CUPS and disk call goes through the CounterService (worker threads)."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QItemSelectionModel, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QIcon, QImage, QKeySequence, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .dialogs import CancelDialog, ask_did_it_print
+from .queue_model import COL, JOB_ROLE, ORDER_ROLE, QueueFilter, QueueModel, money
+
+log = logging.getLogger("shopdesk.ui")
+
+STAGE_TEXT = {"starting": "Telling the server…", "downloading": "Downloading…", "sent": "Sent to the printer",
+              "printing": "Printing…", "done": "Printed", "failed": "Failed", "waiting-confirm": "Did it print?"}
+
+
+class JobPanel(QFrame):
+    """The selected job: first-page preview, settings, progress and its actions."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setMinimumWidth(300)
+        v = QVBoxLayout(self)
+        self.preview = QLabel("Select a job")
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview.setMinimumHeight(260)
+        self.preview.setStyleSheet("background:#eef1f5; border:1px solid #d5dae1; color:#667;")
+        v.addWidget(self.preview, 1)
+        self.title = QLabel("")
+        self.title.setWordWrap(True)
+        self.title.setTextFormat(Qt.TextFormat.RichText)
+        v.addWidget(self.title)
+        self.details = QLabel("")
+        self.details.setWordWrap(True)
+        self.details.setTextFormat(Qt.TextFormat.RichText)
+        v.addWidget(self.details)
+        self.progress = QProgressBar()
+        self.progress.setVisible(False)
+        self.progress_text = QLabel("")
+        self.progress_text.setWordWrap(True)
+        v.addWidget(self.progress)
+        v.addWidget(self.progress_text)
+        row = QHBoxLayout()
+        self.print_btn = QPushButton("Print  (Enter)")
+        self.print_btn.setObjectName("primary")
+        self.order_btn = QPushButton("Print order")
+        row.addWidget(self.print_btn, 2)
+        row.addWidget(self.order_btn, 1)
+        v.addLayout(row)
+        row2 = QHBoxLayout()
+        self.confirm_btn = QPushButton("Mark printed")
+        self.cancel_btn = QPushButton("Cancel order…")
+        self.cancel_btn.setObjectName("danger")
+        row2.addWidget(self.confirm_btn)
+        row2.addWidget(self.cancel_btn)
+        v.addLayout(row2)
+        self.show_job(None, None)
+
+    def show_job(self, job: dict | None, order: dict | None) -> None:
+        for b in (self.print_btn, self.order_btn, self.confirm_btn, self.cancel_btn):
+            b.setEnabled(job is not None)
+        if job is None:
+            self.title.setText("<span style='color:#667'>No job selected.</span>")
+            self.details.setText("Pick a job in the queue, scan its QR code (Ctrl+K) or type its code (Ctrl+F).")
+            self.preview.setPixmap(QPixmap())
+            self.preview.setText("Select a job")
+            return
+        sides = "double-sided" if job["print_mode"] == "double" else "single-sided"
+        colour = "<b style='color:#b1440e'>colour</b>" if job["color_mode"] == "color" else "black & white"
+        self.title.setText(f"<span style='font-size:15pt'><b>{job['code']}</b></span> &nbsp; "
+                           f"{_esc(order.get('customer_name') or 'Walk-in')}<br>{_esc(job['original_name'])}")
+        lines = [f"{job['num_pages']} page(s) × {job['copies']} copies, {sides}, {colour}, {job['paper_size']}",
+                 f"Cost <b>{money(job['cost'])}</b> (order {money(order.get('total_cost', job['cost']))})"]
+        if order.get("phone"):
+            lines.append(f"Phone {_esc(order['phone'])}")
+        if job.get("comment"):
+            lines.append(f"Note: <i>{_esc(job['comment'])}</i>")
+        if job.get("last_failure"):
+            lines.append(f"<span style='color:#b00020'>Last attempt failed: {_esc(job['last_failure'])}</span>")
+        if job["status"] == "printing":
+            lines.append(f"<b>Printing at {_esc(job.get('counter') or 'another counter')}</b>"
+                         + (f" on {_esc(job['printer'])}" if job.get("printer") else ""))
+        self.details.setText("<br>".join(lines))
+        self.print_btn.setEnabled(job["status"] == "uploaded")
+        self.cancel_btn.setEnabled(job["status"] == "uploaded")
+
+    def show_preview(self, image: QImage | None, message: str = "") -> None:
+        if image is None or image.isNull():
+            self.preview.setPixmap(QPixmap())
+            self.preview.setText(message or "No preview")
+            return
+        pm = QPixmap.fromImage(image).scaled(self.preview.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                             Qt.TransformationMode.SmoothTransformation)
+        self.preview.setPixmap(pm)
+
+    def show_progress(self, stage: str, detail: str = "", fraction: float | None = None) -> None:
+        self.progress.setVisible(stage not in ("done", "failed", ""))
+        if fraction is None:
+            self.progress.setRange(0, 0)  # busy
+        else:
+            self.progress.setRange(0, 100)
+            self.progress.setValue(int(fraction * 100))
+        text = STAGE_TEXT.get(stage, stage)
+        colour = "#b00020" if stage == "failed" else ("#1a7f37" if stage == "done" else "#333")
+        self.progress_text.setText(f"<span style='color:{colour}'><b>{text}</b> {_esc(detail)}</span>")
+
+
+def _esc(text: str) -> str:
+    return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class MainWindow(QMainWindow):
+    code_entered = Signal(str)
+
+    def __init__(self, service, parent=None):
+        super().__init__(parent)
+        self.service = service
+        self.setWindowTitle("shopdesk")
+        self.setWindowIcon(QIcon.fromTheme("printer"))
+        self.model = QueueModel(self)
+        self.proxy = QueueFilter(self)
+        self.proxy.setSourceModel(self.model)
+        self._progress: dict[int, tuple[str, str, float | None]] = {}
+        self._loaded = False
+        self._build()
+        self._connect()
+        self._restore()
+
+    # --- building ----------------------------------------------------------------------------------
+    def _build(self) -> None:
+        central = QWidget()
+        outer = QVBoxLayout(central)
+        outer.setContentsMargins(8, 8, 8, 4)
+        top = QHBoxLayout()
+        self.shop_label = QLabel("")
+        self.shop_label.setTextFormat(Qt.TextFormat.RichText)
+        top.addWidget(self.shop_label)
+        self.open_btn = QPushButton("…")
+        self.open_btn.setCheckable(True)
+        self.open_btn.setMinimumWidth(140)
+        self.open_btn.setToolTip("Open or close the shop for new uploads (Ctrl+O)")
+        top.addWidget(self.open_btn)
+        top.addStretch(1)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search or type a job code… (Ctrl+F)")
+        self.search.setClearButtonEnabled(True)
+        self.search.setMinimumWidth(280)
+        top.addWidget(self.search)
+        self.status_filter = QComboBox()
+        self.status_filter.addItem("All waiting", None)
+        self.status_filter.addItem("Waiting to print", "uploaded")
+        self.status_filter.addItem("Printing", "printing")
+        top.addWidget(self.status_filter)
+        self.scan_btn = QPushButton("Scan QR (Ctrl+K)")
+        top.addWidget(self.scan_btn)
+        outer.addLayout(top)
+
+        self.split = QSplitter(Qt.Orientation.Horizontal)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setAlternatingRowColors(False)
+        self.table.setWordWrap(False)
+        hh = self.table.horizontalHeader()
+        hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        hh.setSectionResizeMode(COL["File"], QHeaderView.ResizeMode.Stretch)
+        for name, width in (("Status", 110), ("Code", 80), ("Customer", 150), ("Pages", 55), ("Copies", 60),
+                            ("Sides", 65), ("Colour", 65), ("Paper", 60), ("Cost", 75), ("Waiting", 85)):
+            self.table.setColumnWidth(COL[name], width)
+        self.empty = QLabel("No jobs waiting. New uploads appear here the moment they arrive.")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setStyleSheet("color:#667; font-size:13pt;")
+        left = QWidget()
+        lv = QVBoxLayout(left)
+        lv.setContentsMargins(0, 0, 0, 0)
+        lv.addWidget(self.table)
+        lv.addWidget(self.empty)
+        self.split.addWidget(left)
+        self.panel = JobPanel()
+        self.split.addWidget(self.panel)
+        self.split.setStretchFactor(0, 3)
+        self.split.setStretchFactor(1, 1)
+        outer.addWidget(self.split, 1)
+        self.setCentralWidget(central)
+
+        sb = self.statusBar()
+        self.conn_label = QLabel("Connecting…")
+        self.outbox_label = QLabel("")
+        self.printer_label = QLabel("")
+        for w in (self.conn_label, self.outbox_label, self.printer_label):
+            w.setTextFormat(Qt.TextFormat.RichText)
+            sb.addPermanentWidget(w)
+        self.resize(1280, 760)
+        self._actions()
+        self.setStyleSheet(STYLE)
+
+    def _actions(self) -> None:
+        def act(text, shortcut, slot, menu=None):
+            a = QAction(text, self)
+            if shortcut:
+                a.setShortcut(QKeySequence(shortcut))
+            a.triggered.connect(slot)
+            self.addAction(a)
+            if menu is not None:
+                menu.addAction(a)
+            return a
+
+        mb = self.menuBar()
+        m_job = mb.addMenu("&Job")
+        self.act_print = act("&Print", "Ctrl+P", self.print_selected, m_job)
+        self.act_print_order = act("Print whole &order", "Ctrl+Shift+P", self.print_order, m_job)
+        self.act_confirm = act("&Mark as printed", "Ctrl+M", self.confirm_selected, m_job)
+        self.act_cancel = act("&Cancel order…", "Ctrl+Del", self.cancel_selected, m_job)
+        m_job.addSeparator()
+        act("&Find / type a code", "Ctrl+F", self.focus_search, m_job)
+        act("&Scan QR code", "Ctrl+K", self.service.open_scanner if hasattr(self.service, "open_scanner")
+            else (lambda: None), m_job)
+        act("&Refresh", "F5", self.service.refresh_now, m_job)
+        m_shop = mb.addMenu("&Shop")
+        act("&Open / close the shop", "Ctrl+O", self.toggle_open, m_shop)
+        act("Print &history", "Ctrl+H", self.service.open_history, m_shop)
+        self.act_payouts = act("&Payouts and earnings", "Ctrl+E", self.service.open_payouts, m_shop)
+        m_shop.addSeparator()
+        act("&Settings…", "Ctrl+,", self.service.open_settings, m_shop)
+        act("&Quit", "Ctrl+Q", self.close, m_shop)
+        m_help = mb.addMenu("&Help")
+        act("Open &log folder", None, self.service.open_log_folder, m_help)
+        act("&Copy diagnostics", None, self.service.copy_diagnostics, m_help)
+
+    def _connect(self) -> None:
+        s = self.service
+        s.queue_changed.connect(self.on_queue)
+        s.connection_changed.connect(self.on_connection)
+        s.outbox_changed.connect(self.on_outbox)
+        s.printers_changed.connect(self.on_printers)
+        s.shop_changed.connect(self.on_shop)
+        s.job_progress.connect(self.on_progress)
+        s.job_finished.connect(self.on_finished)
+        s.needs_confirmation.connect(self.on_needs_confirmation)
+        s.preview_ready.connect(self.on_preview)
+        s.message.connect(self.show_message)
+        s.job_opened.connect(self.select_code)
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self.on_selection())
+        self.table.doubleClicked.connect(lambda _i: self.print_selected())
+        self.search.textChanged.connect(self.proxy.set_text)
+        self.search.returnPressed.connect(self.on_search_enter)
+        self.status_filter.currentIndexChanged.connect(lambda _i: self.proxy.set_status(self.status_filter.currentData()))
+        self.open_btn.clicked.connect(lambda _c: self.toggle_open())
+        self.panel.print_btn.clicked.connect(self.print_selected)
+        self.panel.order_btn.clicked.connect(self.print_order)
+        self.panel.confirm_btn.clicked.connect(self.confirm_selected)
+        self.panel.cancel_btn.clicked.connect(self.cancel_selected)
+        self.scan_btn.clicked.connect(getattr(s, "open_scanner", lambda: None))
+        self._clock = QTimer(self, interval=30_000)
+        self._clock.timeout.connect(self.model.refresh_waiting_times)
+        self._clock.start()
+
+    def _restore(self) -> None:
+        st = QSettings("shopdesk", "window")
+        geo = st.value("geometry")
+        if geo is not None:
+            self.restoreGeometry(geo)
+        state = st.value("splitter")
+        if state is not None:
+            self.split.restoreState(state)
+
+    def closeEvent(self, event) -> None:
+        st = QSettings("shopdesk", "window")
+        st.setValue("geometry", self.saveGeometry())
+        st.setValue("splitter", self.split.saveState())
+        self.service.shutdown()
+        super().closeEvent(event)
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.table.hasFocus():
+            self.print_selected()
+            return
+        if event.key() == Qt.Key.Key_Delete and self.table.hasFocus():
+            self.cancel_selected()
+            return
+        super().keyPressEvent(event)
+
+    # --- reacting ----------------------------------------------------------------------------------
+    @property
+    def loaded(self) -> bool:
+        return self._loaded
+
+    def on_queue(self, orders: list) -> None:
+        added, _removed = self.model.set_orders(orders)
+        first = not self._loaded
+        self._loaded = True
+        self.empty.setVisible(self.model.rowCount() == 0)
+        self.table.setVisible(self.model.rowCount() > 0)
+        if added and not first:
+            self.service.announce_new(added)
+        if first and self.proxy.rowCount() and not self.table.selectionModel().hasSelection():
+            self.table.selectRow(0)  # the oldest job: what the shopkeeper prints next
+        self.on_selection()
+
+    def on_connection(self, ok: bool, text: str) -> None:
+        colour = "#1a7f37" if ok else "#b00020"
+        self.conn_label.setText(f"<span style='color:{colour}'>●</span> {_esc(text)}")
+
+    def on_outbox(self, state: dict) -> None:
+        pending = state.get("pending", 0)
+        if not pending:
+            self.outbox_label.setText("Reports: all sent")
+        else:
+            err = state.get("last_error") or ""
+            self.outbox_label.setText(f"<span style='color:#b26a00'>Reports waiting: {pending}</span>"
+                                      + (f" — {_esc(err)}" if err else ""))
+
+    def on_printers(self, printers: list) -> None:
+        if not printers:
+            self.printer_label.setText("<span style='color:#b00020'>No printer</span>")
+            return
+        bits = []
+        for p in printers[:4]:
+            ok = p.get("ok", True)
+            colour = "#1a7f37" if ok else "#b00020"
+            bits.append(f"<span style='color:{colour}'>●</span> {_esc(p['name'])}"
+                        + ("" if ok else f": {_esc(p.get('health', ''))}"))
+        self.printer_label.setText(" &nbsp; ".join(bits))
+
+    def on_shop(self, shop: dict) -> None:
+        self.shop_label.setText(f"<b style='font-size:14pt'>{_esc(shop.get('name', ''))}</b> &nbsp; "
+                                f"<span style='color:#667'>{_esc(self.service.who())}</span>")
+        is_open = bool(shop.get("is_open"))
+        self.open_btn.setChecked(is_open)
+        self.open_btn.setText("● OPEN" if is_open else "○ CLOSED")
+        self.open_btn.setProperty("state", "open" if is_open else "closed")
+        self.open_btn.style().unpolish(self.open_btn)
+        self.open_btn.style().polish(self.open_btn)
+        self.open_btn.setEnabled(self.service.can_toggle_open())
+        self.act_payouts.setEnabled(self.service.is_owner())
+
+    def on_progress(self, file_id: int, stage: str, detail: str, fraction: float) -> None:
+        self._progress[file_id] = (stage, detail, None if fraction < 0 else fraction)
+        job = self.selected_job()
+        if job and job["file_id"] == file_id:
+            self.panel.show_progress(stage, detail, None if fraction < 0 else fraction)
+
+    def on_finished(self, file_id: int, ok: bool, message: str) -> None:
+        self._progress[file_id] = ("done" if ok else "failed", message, None)
+        job = self.selected_job()
+        if job and job["file_id"] == file_id:
+            self.panel.show_progress("done" if ok else "failed", message)
+        if ok:
+            self.statusBar().showMessage(message, 8000)
+        else:
+            self.service.play("failed")
+            QMessageBox.warning(self, "Print failed", message + "\n\nThe job is back in the queue; press Print to retry.")
+
+    def on_needs_confirmation(self, job: dict, printer: str) -> None:
+        answer = ask_did_it_print(self, job, printer)
+        if answer is not None:
+            self.service.answer_confirmation(job, printer, answer)
+
+    def on_preview(self, file_id: int, image, message: str) -> None:
+        job = self.selected_job()
+        if job and job["file_id"] == file_id:
+            self.panel.show_preview(image, message)
+
+    def show_message(self, title: str, text: str, level: str) -> None:
+        if level == "status":
+            self.statusBar().showMessage(text, 8000)
+            return
+        box = QMessageBox.warning if level == "warning" else QMessageBox.information
+        box(self, title, text)
+
+    def selected_job(self) -> dict | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.proxy.data(rows[0], JOB_ROLE) if rows else None
+
+    def selected_order(self) -> dict | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.proxy.data(rows[0], ORDER_ROLE) if rows else None
+
+    def on_selection(self) -> None:
+        job, order = self.selected_job(), self.selected_order()
+        self.panel.show_job(job, order)
+        for a in (self.act_print, self.act_cancel):
+            a.setEnabled(bool(job and job["status"] == "uploaded"))
+        if job is None:
+            return
+        stage = self._progress.get(job["file_id"])
+        if stage:
+            self.panel.show_progress(*stage)
+        else:
+            self.panel.show_progress("", "")
+        self.service.request_preview(job)
+
+    def select_code(self, code: str) -> bool:
+        row = self.model.row_of_code(code)
+        if row is None:
+            return False
+        self.search.clear()
+        self.status_filter.setCurrentIndex(0)
+        idx = self.proxy.mapFromSource(self.model.index(row, 0))
+        self.table.selectionModel().select(idx, QItemSelectionModel.SelectionFlag.ClearAndSelect
+                                           | QItemSelectionModel.SelectionFlag.Rows)
+        self.table.scrollTo(idx)
+        self.table.setFocus()
+        return True
+
+    def on_search_enter(self) -> None:
+        text = self.search.text().strip()
+        if self.proxy.rowCount() == 1:
+            idx = self.proxy.index(0, 0)
+            self.table.selectionModel().select(idx, QItemSelectionModel.SelectionFlag.ClearAndSelect
+                                               | QItemSelectionModel.SelectionFlag.Rows)
+            self.table.setFocus()
+        elif text:
+            self.service.open_code(text, typed_fast=False)
+
+    def focus_search(self) -> None:
+        self.search.setFocus()
+        self.search.selectAll()
+
+    # --- actions -----------------------------------------------------------------------------------
+    def print_selected(self) -> None:
+        job = self.selected_job()
+        if job:
+            self.service.ask_print([job], self.selected_order())
+
+    def print_order(self) -> None:
+        order = self.selected_order()
+        if order:
+            jobs = [j for j in order["files"] if j["status"] == "uploaded"]
+            if not jobs:
+                self.show_message("Print order", "Nothing of this order is waiting to print.", "status")
+                return
+            self.service.ask_print(jobs, order)
+
+    def confirm_selected(self) -> None:
+        job = self.selected_job()
+        if not job:
+            return
+        if QMessageBox.question(self, "Mark as printed",
+                                f"Mark {job['code']} ({job['original_name']}) as printed and collected?") \
+                == QMessageBox.StandardButton.Yes:
+            self.service.confirm_by_hand(job)
+
+    def cancel_selected(self) -> None:
+        job, order = self.selected_job(), self.selected_order()
+        if not job or job["status"] != "uploaded":
+            return
+        dlg = CancelDialog(job, order, self)
+        if dlg.exec():
+            self.service.cancel_order(job, dlg.reason())
+
+    def toggle_open(self) -> None:
+        if self.service.can_toggle_open():
+            self.service.set_open(not self.open_btn.property("state") == "open")
+
+
+STYLE = """
+QPushButton { padding: 6px 12px; }
+QPushButton#primary { background: #1a5fb4; color: white; font-weight: bold; border-radius: 4px; padding: 8px; }
+QPushButton#primary:disabled { background: #9bb3d6; }
+QPushButton#danger { color: #b00020; }
+QPushButton#danger:disabled { color: #a0a4aa; }
+QPushButton[state="open"] { background: #1a7f37; color: white; font-weight: bold; border-radius: 4px; }
+QPushButton[state="closed"] { background: #6b6f76; color: white; font-weight: bold; border-radius: 4px; }
+QTableView { gridline-color: #e3e6ea; selection-background-color: #1a5fb4; selection-color: white; }
+QHeaderView::section { padding: 4px; font-weight: bold; }
+"""
