@@ -169,6 +169,7 @@ def _screenshot_when_loaded(app, window, path: Path, timeout_ms: int = 30_000) -
         print(f"saved {path}" if ok else f"error: could not write {path}")
         app.quit()
 
+    window.resize(1366, 768)  # the smallest counter screen we support
     table = window.table
     QTimer.singleShot(100, check)
     table.setFocus()

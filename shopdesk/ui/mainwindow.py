@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QTableView,
     QVBoxLayout,
@@ -42,10 +43,12 @@ class JobPanel(QFrame):
         super().__init__(parent)
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setMinimumWidth(300)
+        self.setMaximumWidth(420)
         v = QVBoxLayout(self)
         self.preview = QLabel("Select a job")
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.preview.setMinimumHeight(260)
+        self.preview.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)  # the pixmap follows
         self.preview.setStyleSheet("background:#eef1f5; border:1px solid #d5dae1; color:#667;")
         v.addWidget(self.preview, 1)
         self.title = QLabel("")
