@@ -17,7 +17,7 @@ from pathlib import Path
 from ..domain.printsettings import ColorMode, PaperSize, PrintMode
 from .capabilities import REQUESTED_ATTRIBUTES, PrinterInfo, from_ipp
 from .options import PrintRequest, ipp_options
-from .outcomes import COMPLETED, JobView
+from .outcomes import ABORTED, CANCELED, COMPLETED, JobView
 
 log = logging.getLogger("shopdesk.printing")
 
@@ -30,12 +30,33 @@ class SubmitError(Exception):
     """CUPS did not take the job — in words."""
 
 
+# libcups's statuses when the request never got an answer: IPP_SERVICE_UNAVAILABLE (cannot connect) and
+# IPP_INTERNAL_ERROR (a local failure, with errno's text, e.g. the connection dropped while sending).
+_CONNECTION_LOST = (0x502, 0x500)
+_NOT_FOUND, _NOT_ACCEPTING = 0x406, 0x506
+
+
+def _split_server(server: str) -> tuple[str, int | None]:
+    """'host:port' / 'host' / '/run/cups/cups.sock' / '[::1]:631' → (host, port or None)."""
+    if server.startswith("/"):
+        return server, None
+    host, sep, port = server.rpartition(":")
+    if sep and port.isdigit() and (host.count(":") == 0 or host.endswith("]")):
+        return host.strip("[]"), int(port)
+    return server.strip("[]"), None
+
+
 class CupsBackend:
+    """CUPS through pycups. The server is `server` ('host:port'), else the standard CUPS_SERVER, else the
+    local default. Connections are per thread (pycups connections are not thread-safe); a lost connection
+    is retried once, then raises PrinterUnavailable — never mistaken for "no such printer"."""
+
     kind = "cups"
 
-    def __init__(self) -> None:
+    def __init__(self, server: str | None = None) -> None:
         import cups  # noqa: F401 — fail early and clearly when pycups/libcups is missing
 
+        self.server = server
         self._local = threading.local()
 
     def _conn(self):
@@ -43,27 +64,38 @@ class CupsBackend:
 
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            server = os.environ.get("CUPS_SERVER", "")
-            if server and not server.startswith("/"):
-                host, _, port = server.rpartition(":") if server.count(":") == 1 else (server, "", "")
-                cups.setServer(host or server)
-                if port.isdigit():
-                    cups.setPort(int(port))
+            server = self.server or os.environ.get("CUPS_SERVER", "")
+            kw = {}
+            if server:
+                host, port = _split_server(server)
+                kw = {"host": host} if port is None else {"host": host, "port": port}
             try:
-                conn = cups.Connection()
+                conn = cups.Connection(**kw)
             except RuntimeError as exc:
-                raise PrinterUnavailable("Cannot reach the print system (CUPS). Is it running?") from exc
+                raise PrinterUnavailable(f"Cannot reach the print system (CUPS{' at ' + server if server else ''}). "
+                                         "Check that it is running, then press Retry.") from exc
             self._local.conn = conn
         return conn
 
-    def _call(self, fn, *args, **kw):
+    def _call(self, fn, *, retry: bool = True):
+        """fn(connection), on a fresh connection once more if the first try got no answer (only for
+        requests that are safe to repeat: `retry=False` for submitting a job)."""
         import cups
 
-        try:
-            return fn(self._conn(), *args, **kw)
-        except (cups.HTTPError, RuntimeError):
-            self._local.conn = None  # reconnect once
-            return fn(self._conn(), *args, **kw)
+        for attempt in (1, 2):
+            try:
+                return fn(self._conn())
+            except (cups.HTTPError, RuntimeError) as exc:
+                lost = exc
+            except cups.IPPError as exc:
+                if exc.args[:1] not in [(s,) for s in _CONNECTION_LOST]:
+                    raise
+                lost = exc
+            self._local.conn = None  # a fresh connection next time
+            if attempt == 2 or not retry:
+                raise PrinterUnavailable("Lost contact with the print system (CUPS). Check that it is running, "
+                                         "then press Retry.") from lost
+        raise AssertionError("unreachable")
 
     def printers(self) -> list[PrinterInfo]:
         import cups
@@ -76,12 +108,16 @@ class CupsBackend:
             return []
         out = []
         for name in names:
-            info = self.printer(name, default=default)
+            try:
+                info = self.printer(name, default=default)
+            except PrinterUnavailable:
+                return out
             if info is not None:
                 out.append(info)
         return out
 
     def printer(self, name: str, default: str | None = None) -> PrinterInfo | None:
+        """The printer now, or None if CUPS has no such printer. Raises PrinterUnavailable if CUPS is away."""
         import cups
 
         try:
@@ -91,55 +127,76 @@ class CupsBackend:
         return from_ipp(name, attrs, is_default=name == default)
 
     def submit(self, req: PrintRequest, printer: str, path: Path, title: str) -> int:
+        """The CUPS job id. `title` must be unique to this attempt: when the connection drops mid-request,
+        it tells whether CUPS took the job, so a job is never sent twice."""
         import cups
 
+        def send(c):
+            return int(c.printFile(printer, str(path), title, ipp_options(req)))
+
         try:
-            return int(self._call(lambda c: c.printFile(printer, str(path), title, ipp_options(req))))
+            try:
+                return self._call(send, retry=False)
+            except PrinterUnavailable:
+                found = self.find_job(title)  # raises PrinterUnavailable if CUPS is still away
+                return found if found is not None else self._call(send, retry=False)
         except cups.IPPError as exc:
             status, text = exc.args if len(exc.args) == 2 else (0, str(exc))
-            if status in (cups.IPP_NOT_FOUND, 0x0406):
-                raise SubmitError(f"Printer '{printer}' does not exist any more.") from exc
-            if status == getattr(cups, "IPP_NOT_ACCEPTING", 0x0506):
-                raise SubmitError(f"Printer '{printer}' is not accepting jobs.") from exc
+            if status == _NOT_FOUND:
+                raise SubmitError(f"Printer '{printer}' does not exist any more. Choose another printer.") from exc
+            if status == _NOT_ACCEPTING:
+                raise SubmitError(f"Printer '{printer}' is not accepting jobs. Enable it or choose another "
+                                  "printer.") from exc
             raise SubmitError(f"Printer '{printer}' refused the job: {text}") from exc
 
     def view(self, job_id: int, printer: str) -> JobView:
+        """The job and its printer now. Raises PrinterUnavailable if CUPS cannot be reached."""
         import cups
 
         try:
             a = self._call(lambda c: c.getJobAttributes(job_id, requested_attributes=[
-                "job-state", "job-state-reasons"]))
+                "job-state", "job-state-reasons", "job-printer-state-message"]))
         except cups.IPPError:
             # The job is gone from CUPS: with its printer, or purged.
             exists = self.printer(printer) is not None
-            return JobView(state=7 if exists else 8, reasons=("job-purged",), printer_exists=exists)
+            return JobView(state=CANCELED if exists else ABORTED, reasons=("job-purged",), printer_exists=exists)
         reasons = a.get("job-state-reasons") or []
         if isinstance(reasons, str):
             reasons = [reasons]
+        common = {"state": int(a["job-state"]), "reasons": tuple(reasons), "message": a.get("job-printer-state-message") or ""}
         p = self.printer(printer)
         if p is None:
-            return JobView(state=int(a["job-state"]), reasons=tuple(reasons), printer_exists=False)
-        return JobView(state=int(a["job-state"]), reasons=tuple(reasons), printer_state=p.state,
-                       printer_reasons=tuple(p.reasons), printer_message=p.message)
+            return JobView(**common, printer_exists=False)
+        return JobView(**common, printer_state=p.state, printer_reasons=tuple(p.reasons), printer_message=p.message)
 
     def cancel(self, job_id: int) -> None:
         import cups
 
         try:
             self._call(lambda c: c.cancelJob(job_id, purge_job=False))
-        except cups.IPPError as exc:
+        except (cups.IPPError, PrinterUnavailable) as exc:
             log.info("cancel of CUPS job %s: %s", job_id, exc)
 
-    def find_job(self, needle: str) -> int | None:
-        """A job whose name contains `needle` (the pipeline's per-attempt tag), for resuming after a crash."""
+    def find_job(self, needle: str, *, recent: int = 500) -> int | None:
+        """A job among the `recent` newest whose name contains `needle` (the pipeline's per-attempt tag):
+        after a crash, or a connection lost while submitting, this tells whether CUPS took the job."""
         import cups
 
         try:
-            jobs = self._call(lambda c: c.getJobs(which_jobs="all", my_jobs=False, requested_attributes=["job-name"]))
+            # pycups keys the answer by job-id and drops jobs without it: it must be requested too.
+            jobs = self._call(lambda c: c.getJobs(which_jobs="all", my_jobs=False,
+                                                  requested_attributes=["job-id", "job-name"]))
         except cups.IPPError:
             return None
-        for job_id, attrs in sorted(jobs.items(), reverse=True):
-            if needle in (attrs.get("job-name") or ""):
+        for job_id in sorted(jobs, reverse=True)[:recent]:
+            name = jobs[job_id].get("job-name")
+            if name is None:  # Get-Jobs leaves it out for some finished jobs; ask the job itself
+                try:
+                    name = self._call(lambda c, j=job_id: c.getJobAttributes(j, requested_attributes=["job-name"]))
+                    name = name.get("job-name")
+                except cups.IPPError:
+                    continue
+            if needle in (name or ""):
                 return int(job_id)
         return None
 

@@ -10,29 +10,30 @@ from .options import COLOR_TO_IPP, MEDIA_TO_IPP, SIDES_TO_IPP
 IPP_IDLE, IPP_PROCESSING, IPP_STOPPED = 3, 4, 5
 
 # printer-state-reasons keywords (RFC 8011 / PWG 5100) → words; "-error/-warning/-report" suffixes are
-# stripped before lookup.
+# stripped before lookup. Every entry reads both alone ("Front — out of paper") and after "is"
+# ("Printer 'Front' is out of paper"), as the pipeline and the UI use both.
 REASON_WORDS = {
     "media-empty": "out of paper",
-    "media-needed": "needs paper",
-    "media-low": "paper is low",
-    "media-jam": "paper jam",
+    "media-needed": "waiting for paper",
+    "media-low": "low on paper",
+    "media-jam": "jammed",
     "toner-empty": "out of toner",
-    "toner-low": "toner is low",
-    "marker-supply-empty": "out of ink/toner",
-    "marker-supply-low": "ink/toner is low",
-    "door-open": "a door is open",
-    "cover-open": "the cover is open",
-    "input-tray-missing": "a paper tray is missing",
-    "output-area-full": "the output tray is full",
+    "toner-low": "low on toner",
+    "marker-supply-empty": "out of ink or toner",
+    "marker-supply-low": "low on ink or toner",
+    "door-open": "not ready: door open",
+    "cover-open": "not ready: cover open",
+    "input-tray-missing": "not ready: paper tray missing",
+    "output-area-full": "not ready: output tray full",
     "offline": "offline",
-    "connecting-to-device": "connecting to the printer…",
+    "connecting-to-device": "connecting…",
     "shutdown": "switched off",
     "timed-out": "not answering",
     "paused": "paused",
-    "spool-area-full": "the print spool is full",
-    "cups-missing-filter": "cannot convert this file (missing driver filter)",
+    "spool-area-full": "not ready: print spool full",
+    "cups-missing-filter": "unable to convert this file (a driver filter is missing)",
     "moving-to-paused": "pausing",
-    "other": "has a problem",
+    "other": "not ready: a problem at the printer",
 }
 _BAD = {"media-empty", "media-needed", "media-jam", "toner-empty", "marker-supply-empty", "door-open",
         "cover-open", "input-tray-missing", "output-area-full", "offline", "shutdown", "timed-out", "paused",
@@ -47,16 +48,24 @@ def _keyword(reason: str) -> tuple[str, str]:
 
 
 def health_words(state: int, reasons: list[str], message: str = "", accepting: bool = True) -> tuple[bool, str]:
-    """(ok, words): 'ready', 'out of paper', 'paused: Out of paper', …"""
+    """(ok, words): 'ready', 'out of paper (Load paper in tray 1), paused', 'paused (Out of paper)', …
+    The printer's own message is kept: it often says what to do."""
     problems, notes = [], []
+    paused = False
     for r in reasons or []:
         if r in ("none", ""):
             continue
         kw, severity = _keyword(r)
+        if kw == "paused":
+            paused = True
+            continue
         words = REASON_WORDS.get(kw, kw.replace("-", " "))
-        if kw == "paused" and message:
-            words = f"paused ({message})"
-        (problems if (kw in _BAD and severity != "report" and severity != "warning") else notes).append(words)
+        (problems if (kw in _BAD and severity == "error") else notes).append(words)
+    problems = list(dict.fromkeys(problems))
+    if problems and message and message.lower() not in ", ".join(problems).lower():
+        problems[-1] += f" ({message})"
+    if paused:
+        problems.append("paused" if problems or not message else f"paused ({message})")
     if not accepting:
         problems.append("not accepting jobs")
     if state == IPP_STOPPED and not problems:

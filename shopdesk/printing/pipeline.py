@@ -17,12 +17,14 @@ from dataclasses import dataclass
 from .backends import PrinterSet, PrinterUnavailable, SubmitError
 from .inflight import InFlight, InFlightJob
 from .options import PrintRequest, check_supported, validate_page_ranges
-from .outcomes import Outcome, judge
+from .outcomes import Outcome, classify, judge, timeout_words
 from .reporting import JobReporter
 
 log = logging.getLogger("shopdesk.printing.pipeline")
 
-Progress = Callable[[str, str, float], None]  # (stage, words, fraction 0..1 or -1 when unknown)
+# (stage, words, fraction 0..1 or -1 when unknown). Stages in order: starting → downloading → sent →
+# printing → done | failed | waiting-confirm. Called from the pipeline's (worker) thread.
+Progress = Callable[[str, str, float], None]
 
 
 class Result(enum.Enum):
@@ -82,6 +84,8 @@ class PrintPipeline:
         progress = progress or _noop
         req = self.prepare(job, printer, customer=customer, page_ranges=page_ranges)
         backend = self.printers.backend_for(printer)
+        if backend is None:
+            raise PrinterUnavailable(f"Printer '{printer}' has just gone away. Choose another printer.")
         row = self.inflight.claim(job, printer, backend.kind)
         progress("starting", "Telling the server…", -1)
         try:
@@ -95,20 +99,40 @@ class PrintPipeline:
                                        lambda done, total: progress("downloading", req.original_name,
                                                                     done / total if total else -1))
         except Exception as exc:
-            return self._failed(row, f"Could not download the file: {exc}")
+            return self._failed(row, f"Could not download the file: {exc}", progress=progress)
         title = f"{req.job_name} #{row.tag}"  # the tag finds this job in CUPS after a crash
         try:
             job_id = backend.submit(req, printer, path, title)
-        except (SubmitError, PrinterUnavailable) as exc:
-            return self._failed(row, str(exc))
+        except SubmitError as exc:
+            return self._failed(row, str(exc), progress=progress)
+        except Exception as exc:
+            # The connection may have dropped after CUPS took the job: look before saying it failed, or
+            # the shop would print it again.
+            job_id = self._find(backend, row)
+            if job_id is None:
+                if not isinstance(exc, PrinterUnavailable):
+                    log.exception("submitting %s to %s", req.code, printer)
+                return self._failed(row, f"The job could not be sent to '{printer}': {exc}", progress=progress)
         self.inflight.update(req.file_id, job_id=job_id, stage="submitted")
         row.job_id = job_id
         progress("sent", f"CUPS job {job_id} on {printer}", -1)
         return self._watch(row, req.sheets_hint, progress)
 
+    @staticmethod
+    def _find(backend, row: InFlightJob) -> int | None:
+        try:
+            return backend.find_job(f"#{row.tag}")
+        except PrinterUnavailable:
+            return None
+
+    def time_allowed(self, sheets: int) -> float:
+        """How long a job may take before it is given up: proportional to the sheets it prints."""
+        return self.timeout_base + self.timeout_per_sheet * max(1, sheets)
+
     def _watch(self, row: InFlightJob, sheets: int, progress: Progress) -> PrintOutcome:
         backend = self.printers.backend_of_kind(row.backend)
-        deadline = time.monotonic() + self.timeout_base + self.timeout_per_sheet * max(1, sheets)
+        allowed = self.time_allowed(sheets)
+        deadline = time.monotonic() + allowed
         stuck_since: float | None = None
         last_words = ""
         while True:
@@ -116,38 +140,38 @@ class PrintPipeline:
                 view = backend.view(row.job_id, row.printer)
             except PrinterUnavailable as exc:
                 log.warning("watching job %s: %s", row.code, exc)
-                time.sleep(self.poll_seconds)
                 if time.monotonic() > deadline:
-                    return self._failed(row, f"Lost contact with the print system: {exc}", cancel=True)
+                    return self._failed(row, f"{exc} The job on '{row.printer}' could not be followed to its end.",
+                                        cancel=True, progress=progress)
+                time.sleep(self.poll_seconds)
                 continue
             now = time.monotonic()
-            stuck = view.state in (4, 6) or (view.state == 3 and view.printer_state == 5)
-            stuck_since = (stuck_since or now) if stuck else None
+            stuck_since = (stuck_since or now) if classify(view) is Outcome.STUCK else None
             outcome, words = judge(view, row.printer, stuck_for=now - stuck_since if stuck_since else 0.0,
                                    stuck_limit=self.stuck_limit)
             if outcome is Outcome.PRINTED:
-                return self._printed(row, words)
+                return self._printed(row, words, progress)
             if outcome is Outcome.FAILED:
-                return self._failed(row, words, cancel=True)
+                return self._failed(row, words, cancel=True, progress=progress)
             if now > deadline:
-                return self._failed(row, f"Printer '{row.printer}' did not finish the job in time "
-                                         f"({int(self.timeout_base + self.timeout_per_sheet * max(1, sheets))} s).",
-                                    cancel=True)
+                return self._failed(row, timeout_words(view, row.printer, allowed), cancel=True, progress=progress)
             if words != last_words:
                 progress("printing", words, -1)
                 last_words = words
             time.sleep(self.poll_seconds)
 
-    def _printed(self, row: InFlightJob, words: str) -> PrintOutcome:
+    def _printed(self, row: InFlightJob, words: str, progress: Progress = _noop) -> PrintOutcome:
         if self.confirm_mode == "ask":
             self.inflight.update(row.file_id, stage="awaiting-confirm")
-            return PrintOutcome(row.file_id, row.code, row.printer, Result.NEEDS_CONFIRMATION,
-                                f"{words} Did it come out right?", row.job_id)
-        self.reporter.confirm(row.file_id, printer=row.printer, counter=self.counter)
+            message = f"{words} Did it come out right?"
+            progress("waiting-confirm", message, -1)
+            return PrintOutcome(row.file_id, row.code, row.printer, Result.NEEDS_CONFIRMATION, message, row.job_id)
+        self.reporter.confirm(row.file_id)
         self.inflight.release(row.file_id)
+        progress("done", words, 1.0)
         return PrintOutcome(row.file_id, row.code, row.printer, Result.PRINTED, words, row.job_id)
 
-    def _failed(self, row: InFlightJob, reason: str, cancel: bool = False) -> PrintOutcome:
+    def _failed(self, row: InFlightJob, reason: str, cancel: bool = False, progress: Progress = _noop) -> PrintOutcome:
         if cancel and row.job_id is not None:
             backend = self.printers.backend_of_kind(row.backend)
             if backend is not None:
@@ -155,6 +179,7 @@ class PrintPipeline:
         self.reporter.print_failed(row.file_id, reason)
         self.inflight.release(row.file_id)
         log.warning("job %s failed on %s: %s", row.code, row.printer, reason)
+        progress("failed", reason, -1)
         return PrintOutcome(row.file_id, row.code, row.printer, Result.FAILED, reason, row.job_id)
 
     # --- after the fact ------------------------------------------------------------------------------
@@ -164,7 +189,7 @@ class PrintPipeline:
         if row is None:
             return
         if printed:
-            self.reporter.confirm(file_id, printer=row.printer, counter=self.counter)
+            self.reporter.confirm(file_id)
             self.inflight.release(file_id)
         else:
             self._failed(row, reason or f"The shopkeeper saw it did not print correctly on '{row.printer}'.")
@@ -181,7 +206,12 @@ class PrintPipeline:
                 continue
             backend = self.printers.backend_of_kind(row.backend)
             if row.job_id is None and backend is not None:
-                found = backend.find_job(f"#{row.tag}")
+                try:
+                    found = backend.find_job(f"#{row.tag}")
+                except PrinterUnavailable as exc:
+                    # Cannot tell whether CUPS has it: failing it could mean printing it twice. Keep it.
+                    log.warning("cannot resume %s yet: %s", row.code, exc)
+                    continue
                 if found is not None:
                     row.job_id = found
                     self.inflight.update(row.file_id, job_id=found, stage="submitted")

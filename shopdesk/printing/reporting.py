@@ -1,4 +1,5 @@
-"""What the print pipeline needs from the shop server (implemented by shopdesk.client.reporter)."""
+"""What the print pipeline needs from the shop server: the JobReporter protocol (implemented by
+shopdesk.client.reporter.ClientReporter; tests may hand in their own)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,14 @@ from typing import Protocol
 
 class JobReporter(Protocol):
     def print_started(self, file_id: int, *, printer: str, counter: str) -> None:
-        """Synchronous and acknowledged before anything is printed; raises ConflictError (another counter
-        has the job) or OfflineError (then the job cannot start)."""
+        """Synchronous and acknowledged by the server before anything is printed. Raises
+        shopdesk.client.errors.ConflictError (409: another counter has it) or OfflineError."""
 
-    def print_failed(self, file_id: int, reason: str) -> None:
-        """Durable (the outbox): returns at once."""
+    def print_failed(self, file_id: int, reason: str) -> None:  # durable: goes through the outbox
+        ...
 
-    def confirm(self, file_id: int, *, printer: str = "", counter: str = "") -> None:
-        """Durable (the outbox): returns at once."""
+    def confirm(self, file_id: int) -> None:  # durable: goes through the outbox
+        ...
 
     def fetch(self, file_id: int, sha256: str, progress: Callable[[int, int], None] | None = None) -> Path:
-        """The job's file, downloaded and verified (or the cached copy)."""
+        """Downloads (or reuses the cached, verified copy of) the file; raises on a checksum mismatch."""

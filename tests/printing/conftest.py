@@ -1,56 +1,101 @@
-"""A private cupsd with virtual printers, and a real print path (client + outbox + cache) to a real
-server for each test."""
+"""The print path wired for tests: a real print pipeline against the private cupsd (the session's
+`cupsd` fixture, tests/helpers/cupsd.py) and a real API server, reporting either through the real client
+(ClientReporter + outbox + download cache) or through `HttpReporter`, a test-only JobReporter made of
+plain HTTP calls that also records every call the pipeline makes."""
 
 from __future__ import annotations
 
-import os
+import contextlib
+import hashlib
+import subprocess
+import uuid
+from pathlib import Path
 
 import pytest
+import requests
 
 from shopdesk.client.api import ShopClient
 from shopdesk.client.downloads import DownloadCache
+from shopdesk.client.errors import ApiError, ConflictError
 from shopdesk.client.outbox import Outbox
 from shopdesk.client.reporter import ClientReporter
 from shopdesk.printing.backends import CupsBackend, HotFolderBackend, PrinterSet
 from shopdesk.printing.inflight import InFlight
 from shopdesk.printing.pipeline import PrintPipeline
-from tests.helpers.cupsd import PrivateCupsd
 
 
-@pytest.fixture(scope="session")
-def cupsd():
-    daemon = PrivateCupsd().start()
-    old = os.environ.get("CUPS_SERVER")
-    os.environ["CUPS_SERVER"] = daemon.server
-    daemon.add_file_printer("Front")
-    daemon.add_file_printer("Color", color=True)
-    daemon.lpadmin("-p", "Wide", "-E", "-v", f"file://{daemon.out}/wide.out", "-m", "lsb/usr/cups-pdf/CUPS-PDF_opt.ppd")
-    daemon.add_failing_printer("Broken")
-    daemon.add_file_printer("Paused")
-    daemon.disable("Paused", "Out of paper")
-    yield daemon
-    daemon.stop()
-    if old is None:
-        os.environ.pop("CUPS_SERVER", None)
-    else:
-        os.environ["CUPS_SERVER"] = old
+class HttpReporter:
+    """The JobReporter protocol built from API.md alone, with `requests`: every report is sent at once
+    and must be acknowledged, and `calls` lists what the pipeline asked, in order."""
+
+    def __init__(self, url: str, username: str, password: str, cache: Path):
+        self.url, self.cache = url, cache
+        self.calls: list[tuple] = []
+        self.http = requests.Session()
+        r = self.http.post(f"{url}/login", json={"username": username, "password": password}, timeout=10)
+        r.raise_for_status()
+        self.http.headers["Authorization"] = f"Bearer {r.json()['token']}"
+
+    def _post(self, path: str, body: dict) -> None:
+        r = self.http.post(self.url + path, json=body, headers={"Idempotency-Key": uuid.uuid4().hex}, timeout=10)
+        if r.status_code == 409:
+            raise ConflictError(r.json()["error"])
+        if r.status_code != 200:
+            raise ApiError(f"{path}: {r.status_code} {r.text}", r.status_code)
+
+    def print_started(self, file_id: int, *, printer: str, counter: str) -> None:
+        self.calls.append(("print_started", file_id, printer, counter))
+        self._post(f"/queue/{file_id}/print-started", {"printer": printer, "counter": counter})
+
+    def print_failed(self, file_id: int, reason: str) -> None:
+        self.calls.append(("print_failed", file_id, reason))
+        self._post(f"/queue/{file_id}/print-failed", {"reason": reason})
+
+    def confirm(self, file_id: int) -> None:
+        self.calls.append(("confirm", file_id))
+        self._post(f"/queue/{file_id}/confirm", {})
+
+    def fetch(self, file_id: int, sha256: str, progress=None) -> Path:
+        self.calls.append(("fetch", file_id))
+        self.cache.mkdir(parents=True, exist_ok=True)
+        path, digest, done = self.cache / f"{file_id}.bin", hashlib.sha256(), 0
+        with self.http.get(f"{self.url}/queue/download/{file_id}", stream=True, timeout=30) as r:
+            r.raise_for_status()
+            total = int(r.headers.get("Content-Length") or 0)
+            with open(path, "wb") as f:
+                for chunk in r.iter_content(1 << 16):
+                    f.write(chunk)
+                    digest.update(chunk)
+                    done += len(chunk)
+                    if progress:
+                        progress(done, total)
+        if digest.hexdigest() != sha256:
+            raise ValueError(f"the download of file {file_id} does not match its checksum")
+        return path
+
+    def names(self) -> list[str]:
+        return [c[0] for c in self.calls]
 
 
 class PrintRig:
-    """Everything a counter has, wired for one test."""
+    """Everything a counter has, wired for one test. `reporter="client"` is the product's own wiring;
+    `reporter="http"` the recording HttpReporter."""
 
-    def __init__(self, shop, tmp_path, confirm_mode="auto", **pipeline_kw):
+    def __init__(self, shop, tmp_path, confirm_mode="auto", reporter="client", **pipeline_kw):
         self.shop = shop
         self.client = ShopClient(shop.url)
         self.client.login(*shop.staff)
         self.outbox = Outbox(tmp_path / "outbox.db", self.client)
         self.cache = DownloadCache(tmp_path / "cache", self.client)
-        self.reporter = ClientReporter(self.client, self.outbox, self.cache, counter="Counter 1")
+        if reporter == "http":
+            self.reporter = HttpReporter(shop.url, *shop.staff, cache=tmp_path / "http-cache")
+        else:
+            self.reporter = ClientReporter(self.client, self.outbox, self.cache, counter="Counter 1")
         self.cups = CupsBackend()
         self.hot = HotFolderBackend(tmp_path / "hot")
         self.printers = PrinterSet([self.cups, self.hot])
         self.inflight = InFlight(tmp_path / "inflight.db")
-        kw = {"poll_seconds": 0.1, "stuck_limit": 3.0, **pipeline_kw}
+        kw = {"poll_seconds": 0.1, "stuck_limit": 2.0, **pipeline_kw}
         self.pipeline = PrintPipeline(self.reporter, self.printers, self.inflight, counter="Counter 1",
                                       confirm_mode=confirm_mode, **kw)
 
@@ -59,8 +104,12 @@ class PrintRig:
         return self.shop.get(f"/file/{up['files'][0]['code']}").json()
 
     def moves(self, job) -> list[tuple[str, str | None]]:
+        """What the server's audit trail says happened to the job (after the outbox has delivered)."""
         self.outbox.deliver()
         return [(a["move"], a["reason"]) for a in self.shop.get(f"/file/{job['code']}/audit").json()]
+
+    def status(self, job) -> str:
+        return self.shop.get(f"/file/{job['code']}").json()["status"]
 
     def close(self):
         self.outbox.close()
@@ -72,3 +121,31 @@ def rig(shop, tmp_path, cupsd):
     r = PrintRig(shop, tmp_path)
     yield r
     r.close()
+
+
+@pytest.fixture
+def http_rig(shop, tmp_path, cupsd):
+    """A rig whose reporter is the recording HttpReporter."""
+    r = PrintRig(shop, tmp_path, reporter="http")
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def printer(cupsd):
+    """A printer made for one test and deleted after it: `printer(kind, name)` with kind "file" or one of
+    tests.helpers.cupsd.FAILURES."""
+    made = []
+
+    def make(kind: str, name: str) -> str:
+        if kind == "file":
+            cupsd.add_file_printer(name)
+        else:
+            cupsd.add_failing_printer(name, kind)
+        made.append(name)
+        return name
+
+    yield make
+    for name in made:
+        with contextlib.suppress(subprocess.CalledProcessError):  # the test may have deleted it itself
+            cupsd.delete(name)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
 
 from shopdesk.client.errors import ConflictError
-from shopdesk.printing.backends import PrinterUnavailable
+from shopdesk.printing.backends import CupsBackend, PrinterSet, PrinterUnavailable
 from shopdesk.printing.inflight import AlreadyInFlight
 from shopdesk.printing.options import UnsupportedOption
 from shopdesk.printing.pipeline import Result
-from tests.helpers.cupsd import pdf_pages
+from tests.helpers.cupsd import PrivateCupsd, pdf_pages
 from tests.helpers.pdfs import pdf_bytes
 
 from .conftest import PrintRig
@@ -26,19 +27,27 @@ def _wait_for_output(path, timeout=15.0):
     raise AssertionError(f"{path} was not written")
 
 
+def _stages(seen: list[str]) -> list[str]:
+    return [s for i, s in enumerate(seen) if i == 0 or seen[i - 1] != s]
+
+
 def test_a_three_page_duplex_job_of_two_copies_comes_out_as_eight_pages(rig, cupsd):
     out = cupsd.out / "Front.pdf"
     out.unlink(missing_ok=True)
     job = rig.job(pdf_bytes(3), copies=2, print_mode="double")
-    stages = []
-    result = rig.pipeline.print_job(job, "Front", progress=lambda s, w, f: stages.append(s))
+    seen = []
+    result = rig.pipeline.print_job(job, "Front", progress=lambda s, w, f: seen.append(s))
     assert result.result is Result.PRINTED, result.message
+    assert result.message == "Printed on 'Front'."
     _wait_for_output(out)
-    assert pdf_pages(out) == 8
-    assert stages[:3] == ["starting", "downloading", "downloading"] and "sent" in stages
+    assert pdf_pages(out) == 8  # duplex pads each 3-page copy to 2 sheets: 2 × 4 sides
+    stages = _stages(seen)
+    assert stages[:3] == ["starting", "downloading", "sent"] and stages[-1] == "done"
+    assert set(stages) <= {"starting", "downloading", "sent", "printing", "done"}
     attrs = rig.cups.job_attributes(result.cups_job_id)
     assert attrs["copies"] == 2 and attrs["sides"] == "two-sided-long-edge"
     assert attrs["media"] == "iso_a4_210x297mm" and attrs["print-color-mode"] == "monochrome"
+    assert attrs["multiple-document-handling"] == "separate-documents-collated-copies"
     assert attrs["job-name"].startswith(f"{job['code']} Asha #")
     assert rig.moves(job) == [("print-started", None), ("confirm", None)]
     audit = rig.shop.get(f"/file/{job['code']}/audit").json()
@@ -55,32 +64,54 @@ def test_colour_legal_with_page_ranges_reaches_cups(rig):
     assert attrs["page-ranges"] == (2, 3)
 
 
-def test_unsupported_option_is_refused_before_anything_is_sent(rig):
-    job = rig.job(pdf_bytes(1), paper_size="A3")
-    with pytest.raises(UnsupportedOption, match="Use 'Wide'"):
-        rig.pipeline.print_job(job, "Front")
-    assert rig.moves(job) == []  # no print-started: the job is still free for any counter
+def test_unsupported_option_is_refused_before_anything_is_sent(http_rig):
+    job = http_rig.job(pdf_bytes(1), paper_size="A3")
+    with pytest.raises(UnsupportedOption, match="Printer 'Front' cannot print A3 paper. Use 'Wide' or 'Hot folder' instead."):
+        http_rig.pipeline.print_job(job, "Front")
+    assert http_rig.reporter.calls == []  # no print-started: the job is still free for any counter
+    assert http_rig.moves(job) == [] and http_rig.status(job) == "uploaded"
 
 
-def test_a_paused_printer_is_refused_before_anything_is_sent(rig):
-    job = rig.job(pdf_bytes(1))
-    with pytest.raises(PrinterUnavailable, match="Paused.*paused \\(Out of paper\\)"):
-        rig.pipeline.print_job(job, "Paused")
-    assert rig.moves(job) == []
+def test_a_paused_printer_is_refused_before_anything_is_sent(http_rig):
+    job = http_rig.job(pdf_bytes(1))
+    with pytest.raises(PrinterUnavailable, match=r"Printer 'Paused' is paused \(Out of paper\)\. Fix it"):
+        http_rig.pipeline.print_job(job, "Paused")
+    assert http_rig.reporter.calls == [] and http_rig.moves(job) == []
 
 
-def test_a_failing_device_reaches_the_server_as_print_failed_with_a_reason(rig):
-    job = rig.job(pdf_bytes(2))
-    result = rig.pipeline.print_job(job, "Broken")
+# --- every failure reaches the server as print-failed, with the reason in words ---------------------
+
+def _fails_with(rig, job, printer, message, **print_kw):
+    result = rig.pipeline.print_job(job, printer, **print_kw)
     assert result.result is Result.FAILED
-    moves = rig.moves(job)
-    assert [m for m, _ in moves] == ["print-started", "print-failed"]
-    assert "Broken" in moves[1][1] and moves[1][1] == result.message
-    assert rig.shop.get(f"/file/{job['code']}").json()["status"] == "uploaded"  # back in the queue
+    assert result.message == message
+    assert rig.reporter.names() == ["print_started", "fetch", "print_failed"]
+    assert rig.moves(job) == [("print-started", None), ("print-failed", message)]
+    assert rig.status(job) == "uploaded"  # back in the queue for another try
+    assert rig.inflight.all() == []
+    return result
 
 
-class Crash(BaseException):
-    """Stands for the counter dying at that moment."""
+def test_a_device_that_fails_aborts_the_job_and_the_server_hears_why(http_rig):
+    job = http_rig.job(pdf_bytes(2))
+    _fails_with(http_rig, job, "Broken", "Printer 'Broken' gave up on the job: The printer did not answer.")
+
+
+@pytest.mark.parametrize("kind,words", [
+    ("out-of-paper", "is out of paper (Load paper in tray 1), paused"),
+    ("door-open", "is not ready: door open (Close the front door), paused"),
+])
+def test_a_printer_that_stops_with_a_problem_fails_the_job_and_cancels_it(http_rig, printer, kind, words):
+    name = printer(kind, "Trouble")
+    job = http_rig.job(pdf_bytes(1))
+    result = _fails_with(http_rig, job, name, f"Printer 'Trouble' {words}; the job was taken back.")
+    assert http_rig.cups.view(result.cups_job_id, name).state == 7  # cancelled: it cannot come out later
+
+
+def test_a_job_the_device_refuses_is_reported_as_cancelled(http_rig, printer):
+    name = printer("refuse", "Picky")
+    job = http_rig.job(pdf_bytes(1))
+    _fails_with(http_rig, job, name, "The job was cancelled on 'Picky': Job refused by the device.")
 
 
 def _on_stage(stage_name, action):
@@ -95,80 +126,174 @@ def _on_stage(stage_name, action):
     return progress
 
 
-def test_a_printer_stopped_mid_job_fails_the_job_and_takes_it_back(rig, cupsd):
-    cupsd.add_file_printer("Flaky")
-    try:
-        job = rig.job(pdf_bytes(1))
-        # the door opens after the checks, while the file downloads: the job will wait in a stopped queue
-        result = rig.pipeline.print_job(job, "Flaky", progress=_on_stage("downloading",
-                                                                         lambda: cupsd.disable("Flaky", "Door open")))
-        assert result.result is Result.FAILED
-        assert result.message == "Printer 'Flaky' is paused (Door open); the job was taken back."
-        assert rig.cups.view(result.cups_job_id, "Flaky").state == 7  # cancelled: it can never come out later
-        assert [m for m, _ in rig.moves(job)] == ["print-started", "print-failed"]
-    finally:
-        cupsd.delete("Flaky")
-
-
-def test_a_printer_deleted_mid_job_is_reported(rig, cupsd):
-    cupsd.add_file_printer("Gone")
-    job = rig.job(pdf_bytes(1))
-    progress_steps = {"downloading": lambda: cupsd.disable("Gone", "about to vanish"),
-                      "sent": lambda: cupsd.delete("Gone")}
-    seen = set()
+def test_a_job_cancelled_in_cups_by_someone_else_is_reported(http_rig, printer, cupsd):
+    name = printer("file", "Shared")
+    job = http_rig.job(pdf_bytes(1))
+    http_rig.pipeline.stuck_limit = 60  # the cancel, not the stuck rule, must end it
+    prog = {"downloading": lambda: cupsd.disable(name, "warming up"),
+            "sent": lambda: cupsd.cancel(http_rig.inflight.get(job["file_id"]).job_id)}
+    ran = set()
 
     def progress(stage, words, fraction):
-        if stage in progress_steps and stage not in seen:
-            seen.add(stage)
-            progress_steps[stage]()
+        if stage in prog and stage not in ran:
+            ran.add(stage)
+            prog[stage]()
 
-    result = rig.pipeline.print_job(job, "Gone", progress=progress)
+    _fails_with(http_rig, job, name, "The job was cancelled on 'Shared'.", progress=progress)
+
+
+def test_a_printer_deleted_mid_job_is_reported(http_rig, printer, cupsd):
+    name = printer("file", "Gone")
+    job = http_rig.job(pdf_bytes(1))
+    prog = {"downloading": lambda: cupsd.disable(name, "about to vanish"), "sent": lambda: cupsd.delete(name)}
+    ran = set()
+
+    def progress(stage, words, fraction):
+        if stage in prog and stage not in ran:
+            ran.add(stage)
+            prog[stage]()
+
+    _fails_with(http_rig, job, name, "Printer 'Gone' was removed while the job was in it.", progress=progress)
+
+
+def test_a_printer_stopped_mid_job_fails_the_job_and_takes_it_back(rig, cupsd, printer):
+    name = printer("file", "Flaky")
+    job = rig.job(pdf_bytes(1))
+    # the shopkeeper pauses the queue after the checks, while the file downloads: the job waits in CUPS
+    result = rig.pipeline.print_job(job, name, progress=_on_stage("downloading",
+                                                                  lambda: cupsd.disable(name, "Door open")))
     assert result.result is Result.FAILED
-    assert "Gone" in result.message and ("removed" in result.message or "cancelled" in result.message)
-    assert [m for m, _ in rig.moves(job)] == ["print-started", "print-failed"]
+    assert result.message == "Printer 'Flaky' is paused (Door open); the job was taken back."
+    assert rig.cups.view(result.cups_job_id, name).state == 7  # cancelled: it can never come out later
+    assert rig.moves(job) == [("print-started", None), ("print-failed", result.message)]
 
 
-def test_a_second_counter_gets_conflict_and_nothing_is_printed(rig, shop, tmp_path, cupsd):
-    job = rig.job(pdf_bytes(1))
-    rig.client.print_started(job["file_id"], printer="Back", counter="Counter 2")
-    with pytest.raises(ConflictError, match="already printing at Counter 2"):
-        rig.pipeline.print_job(job, "Front")
-    assert rig.inflight.all() == []
+def test_a_job_that_never_finishes_times_out_in_proportion_to_its_pages(http_rig, printer, cupsd):
+    name = printer("file", "Slowpoke")
+    p = http_rig.pipeline
+    assert (p.time_allowed(1), p.time_allowed(10)) == (p.timeout_base + p.timeout_per_sheet,
+                                                       p.timeout_base + 10 * p.timeout_per_sheet)
+    p.timeout_base, p.timeout_per_sheet, p.stuck_limit = 1.0, 0.5, 60.0
+    job = http_rig.job(pdf_bytes(2))  # 2 sheets → 1 + 2 × 0.5 = 2 s
+    t0 = time.monotonic()
+    _fails_with(http_rig, job, name,
+                "Printer 'Slowpoke' did not finish the job in time (2 s); it says: paused (Warming up).",
+                progress=_on_stage("downloading", lambda: cupsd.disable(name, "Warming up")))
+    assert 2.0 <= time.monotonic() - t0 < 10
 
 
-def test_the_same_job_twice_on_one_counter_is_refused(rig):
-    job = rig.job(pdf_bytes(1))
-    rig.inflight.claim(job, "Front", "cups")
-    with pytest.raises(AlreadyInFlight, match="already being printed"):
-        rig.pipeline.print_job(job, "Front")
+def test_a_download_that_does_not_match_its_checksum_is_not_printed(http_rig):
+    job = http_rig.job(pdf_bytes(1))
+    result = _fails_with(http_rig, {**job, "sha256": "0" * 64}, "Front",
+                         f"Could not download the file: the download of file {job['file_id']} does not match "
+                         "its checksum")
+    assert result.cups_job_id is None
 
 
-def test_restart_resumes_watching_a_job_in_flight(shop, tmp_path, cupsd):
-    cupsd.add_file_printer("Slow")
+def test_cups_going_away_before_the_job_is_sent_is_reported(http_rig, tmp_path):
+    solo = PrivateCupsd().start()
     try:
-        first = PrintRig(shop, tmp_path)
-        job = first.job(pdf_bytes(2))
-
-        def stop_printer_then_crash(stage, words, fraction):
-            if stage == "downloading" and fraction == 0.0:
-                cupsd.disable("Slow", "warming up")  # the job will wait in CUPS
-            if stage == "sent":
-                raise Crash  # the counter dies right after CUPS took the job
-
-        with pytest.raises(Crash):
-            first.pipeline.print_job(job, "Slow", progress=stop_printer_then_crash)
-        [row] = first.inflight.all()
-        assert row.job_id is not None and row.stage == "submitted"
-        first.close()
-        cupsd.enable("Slow")
-        again = PrintRig(shop, tmp_path)  # the app starts again with the same files
-        [outcome] = again.pipeline.resume()
-        assert outcome.result is Result.PRINTED and outcome.cups_job_id == row.job_id
-        assert [m for m, _ in again.moves(job)] == ["print-started", "confirm"]
-        assert again.inflight.all() == []
-        again.close()
+        solo.add_file_printer("Solo")
+        http_rig.printers = http_rig.pipeline.printers = PrinterSet([CupsBackend(server=solo.server)])
+        job = http_rig.job(pdf_bytes(1))
+        result = http_rig.pipeline.print_job(job, "Solo", progress=_on_stage("downloading", solo.stop))
+        assert result.result is Result.FAILED
+        assert result.message == (f"The job could not be sent to 'Solo': Cannot reach the print system (CUPS at "
+                                  f"{solo.server}). Check that it is running, then press Retry.")
+        assert http_rig.moves(job) == [("print-started", None), ("print-failed", result.message)]
     finally:
-        cupsd.delete("Slow")
+        solo.stop()
+
+
+# --- who gets to print ------------------------------------------------------------------------------
+
+def test_a_second_counter_gets_conflict_and_nothing_is_printed(http_rig):
+    job = http_rig.job(pdf_bytes(1))
+    http_rig.client.print_started(job["file_id"], printer="Back", counter="Counter 2")
+    with pytest.raises(ConflictError, match="already printing at Counter 2"):
+        http_rig.pipeline.print_job(job, "Front")
+    assert http_rig.reporter.names() == ["print_started"]  # nothing downloaded, nothing sent to CUPS
+    assert http_rig.inflight.all() == []
+
+
+def test_the_same_job_twice_on_one_counter_is_refused(http_rig):
+    job = http_rig.job(pdf_bytes(1))
+    http_rig.inflight.claim(job, "Front", "cups")
+    with pytest.raises(AlreadyInFlight, match=f"Job {job['code']} is already being printed on this counter"):
+        http_rig.pipeline.print_job(job, "Front")
+    assert http_rig.reporter.calls == []
+
+
+def test_two_printers_print_at_once_from_two_threads(rig):
+    """One pycups connection per thread: jobs on two printers from two worker threads both complete."""
+    jobs = [(rig.job(pdf_bytes(1)), "Front"), (rig.job(pdf_bytes(2), color_mode="color"), "Color")]
+    results = {}
+
+    def work(job, name):
+        results[name] = rig.pipeline.print_job(job, name)
+
+    threads = [threading.Thread(target=work, args=jp) for jp in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert {n: r.result for n, r in results.items()} == {"Front": Result.PRINTED, "Color": Result.PRINTED}
+    assert results["Front"].cups_job_id != results["Color"].cups_job_id
+
+
+# --- crashes and restarts ---------------------------------------------------------------------------
+
+class Crash(BaseException):
+    """Stands for the counter dying at that moment."""
+
+
+def test_restart_resumes_watching_a_job_in_flight(shop, tmp_path, cupsd, printer):
+    name = printer("file", "Slow")
+    first = PrintRig(shop, tmp_path)
+    job = first.job(pdf_bytes(2))
+
+    def stop_printer_then_crash(stage, words, fraction):
+        if stage == "downloading" and fraction == 0.0:
+            cupsd.disable(name, "warming up")  # the job will wait in CUPS
+        if stage == "sent":
+            raise Crash  # the counter dies right after CUPS took the job
+
+    with pytest.raises(Crash):
+        first.pipeline.print_job(job, name, progress=stop_printer_then_crash)
+    [row] = first.inflight.all()
+    assert row.job_id is not None and row.stage == "submitted"
+    first.close()
+    cupsd.enable(name)
+    again = PrintRig(shop, tmp_path)  # the app starts again with the same files
+    [outcome] = again.pipeline.resume()
+    assert outcome.result is Result.PRINTED and outcome.cups_job_id == row.job_id
+    assert [m for m, _ in again.moves(job)] == ["print-started", "confirm"]
+    assert again.inflight.all() == []
+    assert pdf_pages(cupsd.out / "Slow.pdf") == 2
+    again.close()
+
+
+def test_restart_finds_a_job_cups_took_just_before_the_crash(shop, tmp_path, cupsd):
+    """The crash came after CUPS took the job but before its id was saved: the tag in the job name finds it."""
+    first = PrintRig(shop, tmp_path)
+    job = first.job(pdf_bytes(1))
+    real_submit = first.cups.submit
+
+    def submit_then_crash(*args):
+        real_submit(*args)
+        raise Crash
+
+    first.cups.submit = submit_then_crash
+    with pytest.raises(Crash):
+        first.pipeline.print_job(job, "Front")
+    [row] = first.inflight.all()
+    assert row.job_id is None and row.stage == "starting"
+    first.close()
+    again = PrintRig(shop, tmp_path)
+    [outcome] = again.pipeline.resume()
+    assert outcome.result is Result.PRINTED and outcome.cups_job_id is not None
+    assert [m for m, _ in again.moves(job)] == ["print-started", "confirm"]
+    again.close()
 
 
 def test_restart_before_cups_took_the_job_returns_it_to_the_queue(shop, tmp_path, cupsd):
@@ -184,33 +309,51 @@ def test_restart_before_cups_took_the_job_returns_it_to_the_queue(shop, tmp_path
     first.close()
     again = PrintRig(shop, tmp_path)
     [outcome] = again.pipeline.resume()
-    assert outcome.result is Result.FAILED and "before the job reached the printer" in outcome.message
-    assert [m for m, _ in again.moves(job)] == ["print-started", "print-failed"]
+    assert outcome.result is Result.FAILED
+    assert outcome.message == "The counter stopped before the job reached the printer; it is back in the queue."
+    assert again.moves(job) == [("print-started", None), ("print-failed", outcome.message)]
     again.close()
 
 
-def test_ask_mode_waits_for_the_shopkeeper(shop, tmp_path, cupsd):
+# --- the shopkeeper confirms; the hot folder ---------------------------------------------------------
+
+def test_ask_mode_waits_for_the_shopkeeper_even_across_a_restart(shop, tmp_path, cupsd):
     rig = PrintRig(shop, tmp_path, confirm_mode="ask")
-    try:
-        job = rig.job(pdf_bytes(1))
-        result = rig.pipeline.print_job(job, "Front")
-        assert result.result is Result.NEEDS_CONFIRMATION
-        assert [m for m, _ in rig.moves(job)] == ["print-started"]
-        assert [r.file_id for r in rig.pipeline.awaiting_confirmation()] == [job["file_id"]]
-        rig.pipeline.settle(job["file_id"], printed=False, reason="pages came out blank")
-        assert rig.moves(job)[-1] == ("print-failed", "pages came out blank")
-    finally:
-        rig.close()
+    job = rig.job(pdf_bytes(1))
+    seen = []
+    result = rig.pipeline.print_job(job, "Front", progress=lambda s, w, f: seen.append(s))
+    assert result.result is Result.NEEDS_CONFIRMATION and seen[-1] == "waiting-confirm"
+    assert result.message == "Printed on 'Front'. Did it come out right?"
+    assert [m for m, _ in rig.moves(job)] == ["print-started"]
+    rig.close()
+    rig = PrintRig(shop, tmp_path, confirm_mode="ask")
+    assert rig.pipeline.resume() == []  # nothing to watch: it waits for the shopkeeper's answer
+    assert [r.file_id for r in rig.pipeline.awaiting_confirmation()] == [job["file_id"]]
+    rig.pipeline.settle(job["file_id"], printed=False, reason="pages came out blank")
+    assert rig.moves(job)[-1] == ("print-failed", "pages came out blank")
+    assert rig.pipeline.awaiting_confirmation() == []
+    rig.close()
+
+
+def test_ask_mode_confirmed_by_the_shopkeeper(http_rig):
+    http_rig.pipeline.confirm_mode = "ask"
+    job = http_rig.job(pdf_bytes(1))
+    assert http_rig.pipeline.print_job(job, "Front").result is Result.NEEDS_CONFIRMATION
+    http_rig.pipeline.settle(job["file_id"], printed=True)
+    assert http_rig.reporter.names() == ["print_started", "fetch", "confirm"]
+    assert http_rig.status(job) == "downloaded"
 
 
 def test_hot_folder_writes_the_file_and_a_ticket(rig, tmp_path):
     import json
 
-    job = rig.job(pdf_bytes(2), copies=3, color_mode="color", paper_size="A3")
+    data = pdf_bytes(2)
+    job = rig.job(data, copies=3, color_mode="color", paper_size="A3")
     result = rig.pipeline.print_job(job, "Hot folder")
     assert result.result is Result.PRINTED
     [ticket] = (tmp_path / "hot").glob("*.json")
     t = json.loads(ticket.read_text())
     assert (t["code"], t["copies"], t["color_mode"], t["paper_size"]) == (job["code"], 3, "color", "A3")
-    assert (tmp_path / "hot" / t["file"]).read_bytes()[:5] == b"%PDF-"
+    assert t["ipp"]["media"] == "iso_a3_297x420mm" and t["customer"] == "Asha"
+    assert (tmp_path / "hot" / t["file"]).read_bytes() == data
     assert [m for m, _ in rig.moves(job)] == ["print-started", "confirm"]

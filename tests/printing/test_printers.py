@@ -1,4 +1,4 @@
-"""Printers, capabilities and health words from a real cupsd; options and routing."""
+"""Printers, capabilities and health words from a real cupsd; options, routing, and the job outcome table."""
 
 from __future__ import annotations
 
@@ -12,6 +12,20 @@ from shopdesk.printing.options import (
     check_supported,
     ipp_options,
     validate_page_ranges,
+)
+from shopdesk.printing.outcomes import (
+    ABORTED,
+    CANCELED,
+    COMPLETED,
+    HELD,
+    PENDING,
+    PROCESSING,
+    STOPPED,
+    JobView,
+    Outcome,
+    classify,
+    judge,
+    timeout_words,
 )
 from shopdesk.printing.routing import choose_printer
 from shopdesk.settings import RoutingRule
@@ -37,9 +51,9 @@ def test_printers_are_listed_with_capabilities_and_health(rig):
 
 @pytest.mark.parametrize("state,reasons,words", [
     (3, ["media-empty-error"], "out of paper"),
-    (3, ["door-open-error", "toner-low-warning"], "a door is open"),
+    (3, ["door-open-error", "toner-low-warning"], "not ready: door open"),
     (5, ["offline-report"], "offline"),
-    (3, ["toner-low-warning"], "ready — toner is low"),
+    (3, ["toner-low-warning"], "ready — low on toner"),
     (4, ["none"], "printing"),
 ])
 def test_health_in_words(state, reasons, words):
@@ -75,3 +89,59 @@ def test_routing_rules_then_default_then_a_capable_printer(rig):
     assert choose_printer(_req(paper_size="A3"), printers, rules, default="Front") == "Wide"
     assert choose_printer(_req(), printers, rules, default="Front") == "Front"
     assert choose_printer(_req(paper_size="A3"), printers, [], default="Front") == "Wide"
+
+
+def test_printer_list_follows_cups_live(rig, printer, cupsd):
+    name = printer("file", "Newcomer")
+    assert rig.cups.printer(name).health == (True, "ready")
+    cupsd.disable(name, "Door open")
+    assert rig.cups.printer(name).health == (False, "paused (Door open)")
+    cupsd.enable(name)
+    assert rig.cups.printer(name).ok
+    cupsd.delete(name)
+    assert rig.cups.printer(name) is None and name not in {p.name for p in rig.cups.printers()}
+
+
+# The one table from CUPS job states and reasons to what the shop is told.
+@pytest.mark.parametrize("view,outcome,words", [
+    (JobView(COMPLETED), Outcome.PRINTED, "Printed on 'Front'."),
+    (JobView(PROCESSING), Outcome.RUNNING, "Printing…"),
+    (JobView(PROCESSING, printer_state=4, printer_reasons=("media-empty-error",)), Outcome.RUNNING,
+     "Printing — printer 'Front' is out of paper"),
+    (JobView(PENDING), Outcome.RUNNING, "Waiting for the printer…"),
+    (JobView(ABORTED, ("aborted-by-system",), "The printer did not answer"), Outcome.FAILED,
+     "Printer 'Front' gave up on the job: The printer did not answer."),
+    (JobView(ABORTED, ("document-unprintable-error",)), Outcome.FAILED,
+     "Printer 'Front' gave up on the job: the file cannot be printed."),
+    (JobView(ABORTED, printer_state=5, printer_reasons=("offline-error",)), Outcome.FAILED,
+     "Printer 'Front' gave up on the job: offline."),
+    (JobView(CANCELED, ("job-canceled-at-device",)), Outcome.FAILED,
+     "The job was cancelled on 'Front': cancelled at the printer."),
+    (JobView(CANCELED, ("processing-to-stop-point",)), Outcome.FAILED, "The job was cancelled on 'Front'."),
+    (JobView(PROCESSING, printer_exists=False), Outcome.FAILED, "Printer 'Front' was removed while the job was in it."),
+])
+def test_job_outcome_table(view, outcome, words):
+    assert judge(view, "Front") == (outcome, words)
+
+
+@pytest.mark.parametrize("view,waiting,failed", [
+    (JobView(PENDING, ("printer-stopped",), printer_state=5, printer_reasons=("paused",), printer_message="Door open"),
+     "Waiting: printer 'Front' is paused (Door open)", "Printer 'Front' is paused (Door open); the job was taken back."),
+    (JobView(HELD, ("job-hold-until-specified",)),
+     "Waiting: the job is held on 'Front' (held until released)",
+     "The job is held on 'Front' (held until released); the job was taken back."),
+    (JobView(STOPPED, ("job-printing",)),
+     "Waiting: the print system stopped the job on 'Front'",
+     "The print system stopped the job on 'Front'; the job was taken back."),
+])
+def test_a_stuck_job_waits_then_fails_once_stuck_too_long(view, waiting, failed):
+    assert classify(view) is Outcome.STUCK
+    assert judge(view, "Front", stuck_for=1, stuck_limit=30) == (Outcome.RUNNING, waiting)
+    assert judge(view, "Front", stuck_for=30, stuck_limit=30) == (Outcome.FAILED, failed)
+
+
+def test_timeout_words_say_what_the_printer_says():
+    assert timeout_words(JobView(PROCESSING), "Front", 190.7) == "Printer 'Front' did not finish the job in time (190 s)."
+    busy = JobView(PROCESSING, printer_state=4, printer_reasons=("media-jam-error",), printer_message="Jam in tray 2")
+    assert timeout_words(busy, "Front", 60) == ("Printer 'Front' did not finish the job in time (60 s); "
+                                                "it says: jammed (Jam in tray 2).")
