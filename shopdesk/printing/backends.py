@@ -278,11 +278,25 @@ class PrinterSet:
             out.extend(b.printers())
         return out
 
-    def backend_for(self, name: str):
+    def find(self, name: str) -> tuple[object, PrinterInfo] | None:
+        """(backend, the printer now) for one printer, asking only about it. A backend that cannot be
+        reached does not hide the others' printers; if no backend has it, that is the error raised."""
+        unreachable: PrinterUnavailable | None = None
         for b in self.backends:
-            if b.printer(name) is not None:
-                return b
+            try:
+                info = b.printer(name)
+            except PrinterUnavailable as exc:
+                unreachable = exc
+                continue
+            if info is not None:
+                return b, info
+        if unreachable is not None:
+            raise unreachable
         return None
+
+    def backend_for(self, name: str):
+        found = self.find(name)
+        return found[0] if found else None
 
     def backend_of_kind(self, kind: str):
         return next((b for b in self.backends if b.kind == kind), None)

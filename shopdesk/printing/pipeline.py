@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from .backends import PrinterSet, PrinterUnavailable, SubmitError
 from .inflight import InFlight, InFlightJob
-from .options import PrintRequest, check_supported, validate_page_ranges
+from .options import PrintRequest, check_supported, missing_capabilities, validate_page_ranges
 from .outcomes import Outcome, classify, judge, timeout_words
 from .reporting import JobReporter
 
@@ -64,16 +64,20 @@ class PrintPipeline:
     # --- before anything is sent ---------------------------------------------------------------------
     def prepare(self, job: dict, printer: str, *, customer: str = "", page_ranges: str = "") -> PrintRequest:
         """Validates the job against the chosen printer; raises UnsupportedOption / PrinterUnavailable."""
+        return self._prepare(job, printer, customer, page_ranges)[0]
+
+    def _prepare(self, job: dict, printer: str, customer: str, page_ranges: str):
         req = PrintRequest.from_job(job, customer, validate_page_ranges(page_ranges, int(job["num_pages"])))
-        all_printers = self.printers.printers()
-        info = next((p for p in all_printers if p.name == printer), None)
-        if info is None:
-            raise PrinterUnavailable(f"Printer '{printer}' is not available on this computer.")
+        found = self.printers.find(printer)
+        if found is None:
+            raise PrinterUnavailable(f"Printer '{printer}' is not available on this computer. Choose another printer.")
+        backend, info = found
         ok, words = info.health
         if not info.accepting or info.state == 5:
             raise PrinterUnavailable(f"Printer '{printer}' is {words}. Fix it or choose another printer.")
-        check_supported(req, info, all_printers)
-        return req
+        if missing_capabilities(req, info):
+            check_supported(req, info, self.printers.printers())  # raises, naming the printers that can
+        return req, backend
 
     # --- the whole path ------------------------------------------------------------------------------
     def print_job(self, job: dict, printer: str, *, customer: str = "", page_ranges: str = "",
@@ -82,10 +86,7 @@ class PrintPipeline:
         AlreadyInFlight, and the client's ConflictError / OfflineError from print-started. Every later
         problem is reported to the server as print-failed and returned as a FAILED outcome."""
         progress = progress or _noop
-        req = self.prepare(job, printer, customer=customer, page_ranges=page_ranges)
-        backend = self.printers.backend_for(printer)
-        if backend is None:
-            raise PrinterUnavailable(f"Printer '{printer}' has just gone away. Choose another printer.")
+        req, backend = self._prepare(job, printer, customer, page_ranges)
         row = self.inflight.claim(job, printer, backend.kind)
         progress("starting", "Telling the server…", -1)
         try:
