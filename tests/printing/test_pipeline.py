@@ -114,14 +114,14 @@ def test_a_job_the_device_refuses_is_reported_as_cancelled(http_rig, printer):
     _fails_with(http_rig, job, name, "The job was cancelled on 'Picky': Job refused by the device.")
 
 
-def _on_stage(stage_name, action):
-    """A progress callback that runs `action` once, when the pipeline reaches `stage_name`."""
-    done = []
+def _on_stages(actions: dict):
+    """A progress callback that runs each action once, when the pipeline first reaches its stage."""
+    ran = set()
 
     def progress(stage, words, fraction):
-        if stage == stage_name and not done:
-            done.append(stage)
-            action()
+        if stage in actions and stage not in ran:
+            ran.add(stage)
+            actions[stage]()
 
     return progress
 
@@ -130,29 +130,16 @@ def test_a_job_cancelled_in_cups_by_someone_else_is_reported(http_rig, printer, 
     name = printer("file", "Shared")
     job = http_rig.job(pdf_bytes(1))
     http_rig.pipeline.stuck_limit = 60  # the cancel, not the stuck rule, must end it
-    prog = {"downloading": lambda: cupsd.disable(name, "warming up"),
-            "sent": lambda: cupsd.cancel(http_rig.inflight.get(job["file_id"]).job_id)}
-    ran = set()
-
-    def progress(stage, words, fraction):
-        if stage in prog and stage not in ran:
-            ran.add(stage)
-            prog[stage]()
-
+    progress = _on_stages({"downloading": lambda: cupsd.disable(name, "warming up"),
+                           "sent": lambda: cupsd.cancel(http_rig.inflight.get(job["file_id"]).job_id)})
     _fails_with(http_rig, job, name, "The job was cancelled on 'Shared'.", progress=progress)
 
 
 def test_a_printer_deleted_mid_job_is_reported(http_rig, printer, cupsd):
     name = printer("file", "Gone")
     job = http_rig.job(pdf_bytes(1))
-    prog = {"downloading": lambda: cupsd.disable(name, "about to vanish"), "sent": lambda: cupsd.delete(name)}
-    ran = set()
-
-    def progress(stage, words, fraction):
-        if stage in prog and stage not in ran:
-            ran.add(stage)
-            prog[stage]()
-
+    progress = _on_stages({"downloading": lambda: cupsd.disable(name, "about to vanish"),
+                           "sent": lambda: cupsd.delete(name)})
     _fails_with(http_rig, job, name, "Printer 'Gone' was removed while the job was in it.", progress=progress)
 
 
@@ -160,8 +147,8 @@ def test_a_printer_stopped_mid_job_fails_the_job_and_takes_it_back(rig, cupsd, p
     name = printer("file", "Flaky")
     job = rig.job(pdf_bytes(1))
     # the shopkeeper pauses the queue after the checks, while the file downloads: the job waits in CUPS
-    result = rig.pipeline.print_job(job, name, progress=_on_stage("downloading",
-                                                                  lambda: cupsd.disable(name, "Door open")))
+    result = rig.pipeline.print_job(job, name,
+                                    progress=_on_stages({"downloading": lambda: cupsd.disable(name, "Door open")}))
     assert result.result is Result.FAILED
     assert result.message == "Printer 'Flaky' is paused (Door open); the job was taken back."
     assert rig.cups.view(result.cups_job_id, name).state == 7  # cancelled: it can never come out later
@@ -178,7 +165,7 @@ def test_a_job_that_never_finishes_times_out_in_proportion_to_its_pages(http_rig
     t0 = time.monotonic()
     _fails_with(http_rig, job, name,
                 "Printer 'Slowpoke' did not finish the job in time (2 s); it says: paused (Warming up).",
-                progress=_on_stage("downloading", lambda: cupsd.disable(name, "Warming up")))
+                progress=_on_stages({"downloading": lambda: cupsd.disable(name, "Warming up")}))
     assert 2.0 <= time.monotonic() - t0 < 10
 
 
@@ -190,13 +177,13 @@ def test_a_download_that_does_not_match_its_checksum_is_not_printed(http_rig):
     assert result.cups_job_id is None
 
 
-def test_cups_going_away_before_the_job_is_sent_is_reported(http_rig, tmp_path):
+def test_cups_going_away_before_the_job_is_sent_is_reported(http_rig):
     solo = PrivateCupsd().start()
     try:
         solo.add_file_printer("Solo")
         http_rig.printers = http_rig.pipeline.printers = PrinterSet([CupsBackend(server=solo.server)])
         job = http_rig.job(pdf_bytes(1))
-        result = http_rig.pipeline.print_job(job, "Solo", progress=_on_stage("downloading", solo.stop))
+        result = http_rig.pipeline.print_job(job, "Solo", progress=_on_stages({"downloading": solo.stop}))
         assert result.result is Result.FAILED
         assert result.message == (f"The job could not be sent to 'Solo': Cannot reach the print system (CUPS at "
                                   f"{solo.server}). Check that it is running, then press Retry.")
