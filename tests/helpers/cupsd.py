@@ -12,7 +12,6 @@ Use from any conftest:
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import shutil
 import signal
@@ -48,10 +47,12 @@ esac
 FAILURES = ("dead", "out-of-paper", "door-open", "refuse")
 
 
-def _die_with_parent() -> None:
-    """Runs in the child before exec: SIGTERM cupsd if the test process dies without cleaning up."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+def _die_with_parent() -> list[str]:
+    """A command prefix that makes cupsd get SIGTERM if the test process dies without cleaning up
+    (util-linux's setpriv sets the parent-death signal, then execs: same PID). Not preexec_fn, which
+    can deadlock a forked child of a threaded process such as a Qt test run."""
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "TERM", "--"] if setpriv else []
 
 
 def _alive(pid: int, marker: str) -> bool:
@@ -145,9 +146,9 @@ FileDevice Yes
 Printcap
 """)
         with open(self.dir / "logs" / "stderr", "wb") as stderr:
-            self.proc = subprocess.Popen(["/usr/sbin/cupsd", "-c", str(self.dir / "cupsd.conf"),
+            self.proc = subprocess.Popen([*_die_with_parent(), "/usr/sbin/cupsd", "-c", str(self.dir / "cupsd.conf"),
                                           "-s", str(self.dir / "cups-files.conf"), "-f"],
-                                         stdout=subprocess.DEVNULL, stderr=stderr, preexec_fn=_die_with_parent)
+                                         stdout=subprocess.DEVNULL, stderr=stderr)
         (self.dir / "cupsd.pid").write_text(str(self.proc.pid))
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
