@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 
 import cv2
@@ -50,6 +51,13 @@ class Scene:
     seed: int = 0              # background clutter
 
 
+@lru_cache(maxsize=8)
+def _background_cached(w: int, h: int, seed: int) -> np.ndarray:
+    img = _background(w, h, seed).astype(np.float32)
+    img.flags.writeable = False
+    return img
+
+
 def _background(w: int, h: int, seed: int) -> np.ndarray:
     """A counter top: smooth colour gradient, papers, dark objects, lines of 'print' — things a
     decoder must not mistake for a code."""
@@ -72,7 +80,7 @@ def _background(w: int, h: int, seed: int) -> np.ndarray:
 def render(scene: Scene) -> tuple[np.ndarray, np.ndarray | None]:
     """The BGR frame of `scene`, and the code's true outline (4×2 corners, in frame pixels) or None."""
     w, h = scene.width, scene.height
-    frame = _background(w, h, scene.seed).astype(np.float32)
+    frame = _background_cached(w, h, scene.seed)
     outline = None
     if scene.text is not None:
         label = qr_image(scene.text, module_px=10)
