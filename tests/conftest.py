@@ -43,6 +43,29 @@ def api_server(request, tmp_path_factory):
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def cupsd():
+    """A private cupsd with virtual printers: Front (PDF to a file), Color, Wide (A3), Broken (its device
+    fails), Paused (disabled). CUPS_SERVER points at it for the whole session."""
+    from tests.helpers.cupsd import PrivateCupsd
+
+    daemon = PrivateCupsd().start()
+    old = os.environ.get("CUPS_SERVER")
+    os.environ["CUPS_SERVER"] = daemon.server
+    daemon.add_file_printer("Front")
+    daemon.add_file_printer("Color", color=True)
+    daemon.lpadmin("-p", "Wide", "-E", "-v", f"file://{daemon.out}/wide.out", "-m", "lsb/usr/cups-pdf/CUPS-PDF_opt.ppd")
+    daemon.add_failing_printer("Broken")
+    daemon.add_file_printer("Paused")
+    daemon.disable("Paused", "Out of paper")
+    yield daemon
+    daemon.stop()
+    if old is None:
+        os.environ.pop("CUPS_SERVER", None)
+    else:
+        os.environ["CUPS_SERVER"] = old
+
+
 @pytest.fixture
 def shop(live_server):
     """A fresh, open shop with a staff member, a second counter's staff member and an owner."""

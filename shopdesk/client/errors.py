@@ -42,10 +42,6 @@ class ConflictError(ApiError):
     status = 409
 
 
-class TooLargeError(ApiError):
-    status = 413
-
-
 class RateLimitedError(ApiError):
     status = 429
 
@@ -68,14 +64,16 @@ class ChecksumError(ApiError):
     """A downloaded file does not match the SHA-256 the server announced."""
 
 
+# 413 (too large) is a refusal of the request as sent, like a 400: the caller must change it.
 BY_STATUS = {400: ValidationError, 401: UnauthorizedError, 403: ForbiddenError, 404: NotFoundError,
-             409: ConflictError, 413: TooLargeError}
+             409: ConflictError, 413: ValidationError}
 
 
 def from_response(status: int, message: str, retry_after: float | None = None) -> ApiError:
     if status == 429:
         return RateLimitedError(message, retry_after or 1.0)
     if status >= 500:
-        return ServerError(message or "The server had a problem; try again in a moment.", status)
+        return ServerError(f"The shop server had a problem ({message or f'HTTP {status}'}); "
+                           "try again in a moment.", status)
     cls = BY_STATUS.get(status, ApiError)
     return cls(message, status)

@@ -146,6 +146,7 @@ class MainWindow(QMainWindow):
         self.proxy = QueueFilter(self)
         self.proxy.setSourceModel(self.model)
         self._progress: dict[int, tuple[str, str, float | None]] = {}
+        self.notices: list[QMessageBox] = []  # open non-blocking messages
         self._loaded = False
         self._build()
         self._connect()
@@ -377,7 +378,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(message, 8000)
         else:
             self.service.play("failed")
-            QMessageBox.warning(self, "Print failed", message + "\n\nThe job is back in the queue; press Print to retry.")
+            self.notice("Print failed", message + "\n\nThe job is back in the queue; press Print to retry.",
+                        QMessageBox.Icon.Warning)
 
     def on_needs_confirmation(self, job: dict, printer: str) -> None:
         answer = ask_did_it_print(self, job, printer)
@@ -393,8 +395,17 @@ class MainWindow(QMainWindow):
         if level == "status":
             self.statusBar().showMessage(text, 8000)
             return
-        box = QMessageBox.warning if level == "warning" else QMessageBox.information
-        box(self, title, text)
+        self.notice(title, text, QMessageBox.Icon.Warning if level == "warning" else QMessageBox.Icon.Information)
+
+    def notice(self, title: str, text: str, icon: QMessageBox.Icon) -> QMessageBox:
+        """A message that does not block the counter: the queue keeps updating behind it."""
+        box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, self)
+        box.setModal(False)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(lambda _r, b=box: self.notices.remove(b) if b in self.notices else None)
+        self.notices.append(box)
+        box.show()
+        return box
 
     def selected_job(self) -> dict | None:
         rows = self.table.selectionModel().selectedRows()
