@@ -11,7 +11,9 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import requests
@@ -34,14 +36,25 @@ def loads(content: bytes):
     return json.loads(content, parse_float=Decimal)
 
 
+# Failures of the connection itself (nothing or only part of an answer arrived): worth a retry, and
+# harmless to retry because every state-changing POST carries an Idempotency-Key.
+TRANSIENT_TRANSPORT = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+
+
 class ShopClient:
+    """The counter's connection to one shop server. `sleep` is passed in so tests can see the waits;
+    `max_retry_after` bounds how long one call may block on a 429 (longer → RateLimitedError at once,
+    so a UI worker is not held for minutes); `on_unauthorized` is the "log in again" signal."""
+
     def __init__(self, base_url: str, token: str | None = None, *, connect_timeout: float = 3.05,
                  read_timeout: float = 20.0, retries: int = 4, sleep: Callable[[float], None] = time.sleep,
-                 on_unauthorized: Callable[[UnauthorizedError], None] | None = None):
+                 on_unauthorized: Callable[[UnauthorizedError], None] | None = None,
+                 max_retry_after: float = 60.0):
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
         self.retries = retries
+        self.max_retry_after = max_retry_after
         self._sleep = sleep
         self.on_unauthorized = on_unauthorized
         self.session = requests.Session()
@@ -52,6 +65,9 @@ class ShopClient:
     def request(self, method: str, path: str, *, json_body=None, params=None, headers=None, data=None, files=None,
                 idempotency_key: str | None = None, retry: bool = True, read_timeout: float | None = None,
                 stream: bool = False, auth: bool = True) -> requests.Response:
+        """One call with the retry policy of retry.py: connection errors, timeouts, 5xx and 429 are
+        retried (`self.retries` times, 429 after at least its Retry-After); any other 4xx is an answer
+        and raised at once as its typed error."""
         hdrs = dict(headers or {})
         if auth and self.token:
             hdrs["Authorization"] = f"Bearer {self.token}"
@@ -67,21 +83,23 @@ class ShopClient:
                 r = self.session.request(method, self.base_url + path, json=json_body, params=params, data=data,
                                          files=files, headers=hdrs, stream=stream,
                                          timeout=(self.connect_timeout, read_timeout or self.read_timeout))
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except TRANSIENT_TRANSPORT as exc:
                 if last:
                     raise OfflineError(self._offline_words(exc)) from exc
                 self._sleep(backoff.next_delay())
                 continue
             if r.status_code == 429 or r.status_code >= 500:
                 err = self._error(r)
-                if last:
-                    raise err
+                r.close()
                 retry_after = err.retry_after if isinstance(err, RateLimitedError) else None
+                if last or (retry_after is not None and retry_after > self.max_retry_after):
+                    raise err
                 log.info("%s %s → %s; retrying", method, path, r.status_code)
                 self._sleep(backoff.next_delay(retry_after))
                 continue
             if r.status_code >= 400:
                 err = self._error(r)
+                r.close()
                 if isinstance(err, UnauthorizedError) and self.on_unauthorized and auth:
                     self.on_unauthorized(err)
                 raise err
@@ -99,13 +117,7 @@ class ShopClient:
             message = r.json().get("error") or r.reason
         except (ValueError, AttributeError):
             message = r.reason or f"HTTP {r.status_code}"
-        retry_after = None
-        if r.headers.get("Retry-After"):
-            try:
-                retry_after = float(r.headers["Retry-After"])
-            except ValueError:
-                retry_after = None
-        return from_response(r.status_code, message, retry_after)
+        return from_response(r.status_code, message, parse_retry_after(r.headers.get("Retry-After")))
 
     def _json(self, method: str, path: str, **kw):
         return loads(self.request(method, path, **kw).content)
@@ -202,8 +214,9 @@ class ShopClient:
                     done += len(block)
                     if progress:
                         progress(done, total)
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            raise OfflineError("The download was interrupted; it will be retried.") from exc
+        except TRANSIENT_TRANSPORT as exc:
+            raise OfflineError("The download was interrupted (the network or the shop server went away); "
+                               "nothing was kept — try again.") from exc
         finally:
             r.close()
         digest = h.hexdigest()
@@ -214,6 +227,23 @@ class ShopClient:
         if total and done != total:
             raise ChecksumError(f"The download stopped early ({done} of {total} bytes); try again.")
         return digest
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Retry-After is either seconds or an HTTP date (RFC 9110 §10.2.3); None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def is_transient(exc: BaseException) -> bool:

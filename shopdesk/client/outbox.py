@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from .api import ShopClient, is_transient
@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS reports (
     payload TEXT NOT NULL,
     idempotency_key TEXT NOT NULL UNIQUE,
     created_at TEXT NOT NULL,
-    state TEXT NOT NULL DEFAULT 'pending',   -- pending | sent | rejected
+    state TEXT NOT NULL DEFAULT 'pending',   -- pending | sent | rejected | dismissed
     attempts INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,
     sent_at TEXT
@@ -52,8 +52,11 @@ class Report:
 
 
 class Outbox:
+    """`path` is the SQLite file (the app keeps it in the user data dir). Acknowledged reports stay as
+    "sent" rows for `keep_sent_days` (a local record of what reached the server), then are pruned."""
+
     def __init__(self, path: Path, client: ShopClient | None = None,
-                 on_change: Callable[[dict], None] | None = None):
+                 on_change: Callable[[dict], None] | None = None, *, keep_sent_days: float = 7.0):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.client = client
@@ -63,6 +66,8 @@ class Outbox:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")  # a report acknowledged to the caller is on disk
         self._conn.executescript(SCHEMA)
+        self._deliver_lock = threading.Lock()  # one sender at a time: the thread, or a direct deliver()
+        self.prune(keep_sent_days)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -83,11 +88,15 @@ class Outbox:
         self._wake.set()
         return key
 
-    def pending(self) -> list[Report]:
+    def pending(self, file_id: int | None = None) -> list[Report]:
+        sql = ("SELECT id, file_id, kind, payload, idempotency_key, created_at, attempts FROM reports "
+               "WHERE state='pending'")
+        args: tuple = ()
+        if file_id is not None:
+            sql += " AND file_id=?"
+            args = (file_id,)
         with self._db_lock:
-            rows = self._conn.execute(
-                "SELECT id, file_id, kind, payload, idempotency_key, created_at, attempts FROM reports "
-                "WHERE state='pending' ORDER BY id").fetchall()
+            rows = self._conn.execute(sql + " ORDER BY id", args).fetchall()
         return [Report(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6]) for r in rows]
 
     def rejected(self) -> list[dict]:
@@ -103,6 +112,20 @@ class Outbox:
             rejected = self._conn.execute("SELECT COUNT(*) FROM reports WHERE state='rejected'").fetchone()[0]
         return {"pending": pending, "oldest": oldest, "last_error": self._last_error if pending else None,
                 "rejected": rejected, "needs_login": self.needs_login}
+
+    def prune(self, older_than_days: float) -> int:
+        """Forgets acknowledged (and dismissed) reports older than this; pending and rejected ones stay."""
+        cutoff = (datetime.now(UTC) - timedelta(days=older_than_days)).isoformat()
+        with self._db_lock:
+            return self._conn.execute("DELETE FROM reports WHERE state IN ('sent', 'dismissed') AND sent_at < ?", (cutoff,)).rowcount
+
+    def dismiss_rejected(self) -> int:
+        """The shopkeeper has read the refusals: they leave the list (kept as 'dismissed' rows until pruned)."""
+        with self._db_lock:
+            n = self._conn.execute("UPDATE reports SET state='dismissed', sent_at=? WHERE state='rejected'",
+                                   (datetime.now(UTC).isoformat(),)).rowcount
+        self._changed()
+        return n
 
     def _mark(self, report: Report, state: str, error: str | None = None) -> None:
         with self._db_lock:
@@ -131,13 +154,18 @@ class Outbox:
         elif r.kind == "cancel":
             c.cancel(r.file_id, r.payload.get("reason", ""), idempotency_key=r.idempotency_key)
 
-    def deliver(self) -> int:
-        """Sends what is pending, in order per job; stops a job's line at its first failure. Returns the
-        number of reports still pending."""
+    def deliver(self, file_id: int | None = None) -> int:
+        """Sends what is pending (only that job's reports when `file_id` is given), in order per job;
+        stops a job's line at its first failure. Returns the number of reports still pending (of that
+        job, when given)."""
         if self.client is None:
             raise RuntimeError("the outbox has no client to send with")
+        with self._deliver_lock:
+            return self._deliver(file_id)
+
+    def _deliver(self, file_id: int | None) -> int:
         blocked: set[int] = set()
-        for r in self.pending():
+        for r in self.pending(file_id):
             if r.file_id in blocked:
                 continue
             try:
@@ -164,7 +192,7 @@ class Outbox:
         if not remaining:
             self._last_error = None
         self._changed()
-        return remaining
+        return remaining if file_id is None else len(self.pending(file_id))
 
     def start(self) -> None:
         if self._thread and self._thread.is_alive():

@@ -94,6 +94,8 @@ class QueueWatcher:
         while not self._stop.is_set():
             try:
                 change = self.poll_once(wait=0 if first or self._poke.is_set() else self.wait)
+                if self._stop.is_set():
+                    break  # stopped while the long-poll was held: the listener may be gone already
                 self._poke.clear()
                 first = False
                 backoff.reset()
@@ -101,6 +103,8 @@ class QueueWatcher:
                 if change is not None:
                     self.on_change(change)
             except UnauthorizedError:
+                if self._stop.is_set():
+                    break
                 self._state(False, "Logged out: please log in again")
                 if self.on_unauthorized:
                     self.on_unauthorized()
