@@ -157,9 +157,13 @@ def make_ticket_pdf(job: Mapping, path: str | Path, customer_name: str | None = 
         pdf.set_font(f.sans, "B", size)
         pdf.cell(label_w, line_h, f.text(label))
         pdf.set_font(f.sans, "", size)
-        # long values (names, comments) wrap; a very long comment is cut at the bottom of the page
-        pdf.multi_cell(w - label_w, line_h, f.text(value), new_x="LMARGIN", new_y="NEXT",
-                       max_line_height=line_h)
+        # long values (names, comments) wrap; what does not fit above the footer is cut with "…"
+        lines = pdf.multi_cell(w - label_w, line_h, f.text(value), dry_run=True, output="LINES")
+        room = max(1, int((bottom - pdf.get_y()) // line_h))
+        if len(lines) > room:
+            lines = lines[:room]
+            lines[-1] = lines[-1].rstrip()[:-2] + ("…" if f.unicode else "...")
+        pdf.multi_cell(w - label_w, line_h, "\n".join(lines), new_x="LMARGIN", new_y="NEXT")
 
     pdf.set_y(pdf.h - pdf.b_margin - (8 if big else 5))
     pdf.set_font(f.sans, "", 10 if big else 6.5)

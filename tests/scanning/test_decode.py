@@ -58,10 +58,10 @@ def test_an_unknown_decoder_name_is_refused():
         dec.decode_image(np.zeros((10, 10), np.uint8), "quirc")
 
 
-@pytest.mark.parametrize("res", [(640, 480), (1280, 720), (1920, 1080)])
-def test_the_shipped_path_reads_varied_frames_and_outlines_the_code(res):
+@pytest.mark.parametrize("res,count", [((640, 480), 14), ((1280, 720), 10), ((1920, 1080), 6)])
+def test_the_shipped_path_reads_varied_frames_and_outlines_the_code(res, count):
     """Sizes, angles, tilt, blur, noise and light from the benchmark's generator (a different seed)."""
-    scenes = benchmark_scenes(*res, count=12, empty=4, seed=42)
+    scenes = benchmark_scenes(*res, count=count, empty=3, seed=42)
     misses = []
     for scene in scenes:
         frame, outline = render(scene)
@@ -99,7 +99,7 @@ def test_idle_decoder_looks_at_every_other_frame_and_wakes_up_on_a_code():
     assert results[:3] == [[], [], []]
     idle = results[3:]
     assert idle.count(None) == 3 and idle.count([]) == 4  # every other frame once idle
-    assert all((a is None) != (b is None) for a, b in zip(idle, idle[1:]))
+    assert all((a is None) != (b is None) for a, b in zip(idle, idle[1:], strict=False))
     seen = [fd.decode(code) for _ in range(2)]
     hit = [r for r in seen if r]
     assert hit and hit[0][0].text == "Wake42"
