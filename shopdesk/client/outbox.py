@@ -188,6 +188,7 @@ class Outbox:
             else:
                 self.needs_login = False
                 self._mark(r, "sent")
+            self._changed()  # the UI's pending count follows each report, not each round
         remaining = len(self.pending())
         if not remaining:
             self._last_error = None

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import os
+import time
 
 import pytest
 
@@ -49,7 +52,13 @@ def test_client_errors_are_not_retried_but_offline_is(shop):
     c = _client(shop, sleep=sleeps.append)
     with pytest.raises(NotFoundError):
         c.confirm(99999999)
-    assert sleeps == []  # a 404 is an answer, not a glitch
+    job = shop.upload(pdf_bytes(1))["files"][0]
+    c.confirm(job["file_id"])
+    with pytest.raises(ConflictError):
+        c.print_started(job["file_id"], printer="Front", counter="Counter 1")  # already printed: 409
+    with pytest.raises(UnauthorizedError):
+        ShopClient(shop.url, token="not-a-token", sleep=sleeps.append).shop()
+    assert sleeps == []  # a 4xx is an answer, not a glitch: never retried
     dead = ShopClient(f"http://127.0.0.1:{free_port()}", retries=3, sleep=sleeps.append)
     with pytest.raises(OfflineError, match="Cannot reach the shop server"):
         dead.healthz()  # healthz does not retry
@@ -70,6 +79,11 @@ def test_429_retry_after_is_honoured(tmp_path):
             c.shop()
         assert exc.value.retry_after >= 1
         assert len(sleeps) == 1 and sleeps[0] >= exc.value.retry_after - 1
+        # a caller that cannot wait that long (a UI worker) gets the 429 at once, with the wait in it
+        impatient = ShopClient(shop.url, token=c.token, sleep=sleeps.append, max_retry_after=0.5)
+        with pytest.raises(RateLimitedError) as exc:
+            impatient.shop()
+        assert len(sleeps) == 1 and exc.value.retry_after >= 1
     finally:
         server.stop()
 
@@ -80,6 +94,34 @@ def test_unauthorized_calls_the_log_in_again_hook(shop):
     with pytest.raises(UnauthorizedError):
         c.shop()
     assert len(seen) == 1 and "log in" in str(seen[0]).lower()
+
+
+def test_an_expired_token_is_a_signal_to_log_in_again_and_no_report_is_lost(tmp_path):
+    from shopdesk.client.outbox import Outbox
+
+    server = ServerProcess(tmp_path / "s", env={"SHOPDESK_TOKEN_TTL_SECONDS": "2"}).start()
+    try:
+        shop = make_shop(server)
+        seen = []
+        c = ShopClient(shop.url, on_unauthorized=seen.append, retries=0)
+        c.login(*shop.staff)
+        job = shop.upload(pdf_bytes(1))["files"][0]
+        c.print_started(job["file_id"], printer="Front", counter="Counter 1")
+        outbox = Outbox(tmp_path / "o.db", c)
+        time.sleep(2.3)
+        outbox.add("confirm", job["file_id"], {"counter": "Counter 1"})
+        assert outbox.deliver() == 1  # kept, not rejected
+        st = outbox.state()
+        assert st["needs_login"] and st["rejected"] == 0 and "Log in again" in st["last_error"]
+        with pytest.raises(UnauthorizedError, match="expired"):
+            c.shop()
+        assert len(seen) == 2 and "log in again" in str(seen[-1])
+        c.login(*shop.staff)  # the UI asks for the password again
+        assert outbox.deliver() == 0 and not outbox.state()["needs_login"]
+        assert [a["move"] for a in shop.get(f"/file/{job['code']}/audit").json()] == ["print-started", "confirm"]
+        outbox.close()
+    finally:
+        server.stop()
 
 
 def test_download_cache_verifies_checksum_and_never_keeps_partial_files(shop, tmp_path):
@@ -102,10 +144,36 @@ def test_download_cache_verifies_checksum_and_never_keeps_partial_files(shop, tm
     assert hashlib.sha256(cache.fetch(job["file_id"], job["sha256"]).read_bytes()).hexdigest() == job["sha256"]
 
 
-def test_cache_cleaning_removes_old_and_partial_files(shop, tmp_path):
-    import os
-    import time
+def test_a_download_torn_by_the_server_dying_leaves_nothing_in_the_cache(tmp_path):
+    from PIL import Image
 
+    buf = io.BytesIO()  # an uncompressed 18 MB image: too big to sit whole in the socket buffers
+    Image.new("RGB", (3000, 2000), (250, 250, 250)).save(buf, "PNG", compress_level=0)
+    data = buf.getvalue()
+    server = ServerProcess(tmp_path / "s").start()
+    try:
+        shop = make_shop(server)
+        up = shop.upload(data, name="poster.png")["files"][0]
+        sha = shop.get(f"/file/{up['code']}").json()["sha256"]
+        cache = DownloadCache(tmp_path / "cache", _client(shop, retries=0))
+        seen = []
+
+        def progress(done, total):
+            if not seen:
+                server.kill()  # the power goes while the file is on the wire
+            seen.append((done, total))
+
+        with pytest.raises((OfflineError, ChecksumError), match="interrupted|stopped early|damaged"):
+            cache.fetch(up["file_id"], sha, progress)
+        assert seen[0][1] == len(data) and seen[-1][0] < len(data)
+        assert list((tmp_path / "cache").iterdir()) == []
+        server.start()
+        assert cache.fetch(up["file_id"], sha).read_bytes() == data
+    finally:
+        server.stop()
+
+
+def test_cache_cleaning_removes_old_and_partial_files(shop, tmp_path):
     cache = DownloadCache(tmp_path / "c", _client(shop), max_bytes=10, max_age_seconds=100)
     old = tmp_path / "c" / ("a" * 64)
     old.write_bytes(b"x")
