@@ -105,7 +105,10 @@ class CaptureWorker:
     # --- control (any thread) ---------------------------------------------------------------------
     def start(self) -> None:
         if self.running:
-            return
+            if not self._stop.is_set():
+                return  # already reading
+            # shown again right after being hidden: let the old thread release the camera first
+            self._thread.join(5.0)
         self._stop.clear()
         self._wake.clear()
         self.frames = 0
@@ -113,7 +116,8 @@ class CaptureWorker:
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> bool:
-        """Stops reading and releases the camera; True when the thread has ended within `timeout`."""
+        """Stops reading and releases the camera; True when the thread has ended within `timeout`.
+        From a UI thread, stop(0) returns at once and the camera is released a frame later."""
         self._stop.set()
         self._wake.set()
         t = self._thread

@@ -160,8 +160,8 @@ def _shrink(gray: np.ndarray, max_width: int) -> tuple[np.ndarray, float]:
 class FrameDecoder:
     """The shipped decode path for a stream of frames.
 
-    Per frame: (1) where a code was seen in the last frames, the region around it (more detail for a
-    far code in a big frame); (2) the frame scaled down to `max_width`; (3) if still nothing, the
+    Per frame: (1) if the last code needed full detail (small or far in a big frame), the region
+    around it at full size; (2) the frame scaled down to `max_width`; (3) if still nothing, the
     full-size frame, lightly smoothed (small or far codes, noisy sensors). When nothing has been seen for `idle_after` frames, only every other frame is decoded
     (`decode` returns None for a skipped frame: "not looked at", unlike [] "looked, nothing there").
     A fresh FrameDecoder (or `idle_every=1`) decodes every frame.
@@ -180,6 +180,8 @@ class FrameDecoder:
         self._box_age = 0
         self._misses = 0
         self._frame_no = 0
+        self._needs_detail = False
+        self._found_by_roi = False
 
     @property
     def idle(self) -> bool:
@@ -202,26 +204,32 @@ class FrameDecoder:
 
     def _decode(self, gray: np.ndarray) -> list[Decoded]:
         read = _reader(self.backend)
-        h, w = gray.shape
         if self.roi and self._last_box is not None:
+            # the last code needed full detail (small or far): look there first at full size, a small
+            # crop instead of the whole frame
             x0, y0, x1, y1 = self._last_box
-            # only worth it when the region is clearly smaller than the whole frame
-            if (x1 - x0) * (y1 - y0) < 0.5 * w * h:
-                small, s = _shrink(gray[y0:y1, x0:x1], self.max_width)
-                found = read(np.ascontiguousarray(small), False)
-                if found:
-                    return _scaled(found, s, x0, y0)
+            found = read(np.ascontiguousarray(gray[y0:y1, x0:x1]), False)
+            if found:
+                self._found_by_roi = True
+                return _scaled(found, 1.0, x0, y0)
+        self._found_by_roi = False
         small, s = _shrink(gray, self.max_width)
         found = read(np.ascontiguousarray(small), False)
         if found:
+            self._needs_detail = False
             return _scaled(found, s)
         if self.full_pass:
             # full size for small or far codes, lightly smoothed: sensor noise is what defeats the
             # binarizer once the scaling no longer averages it away
-            return read(cv2.GaussianBlur(gray, (0, 0), 0.8), True)
+            found = read(cv2.GaussianBlur(gray, (0, 0), 0.8), True)
+            self._needs_detail = bool(found) and s > 1
+            return found
         return []
 
     def _remember(self, found: Sequence[Decoded], w: int, h: int) -> None:
+        if not (self._needs_detail or self._found_by_roi):
+            self._last_box = None  # the cheap downscaled pass reads it: no region needed
+            return
         xs = [x for d in found for x, _ in d.polygon]
         ys = [y for d in found for _, y in d.polygon]
         bw, bh = max(xs) - min(xs), max(ys) - min(ys)

@@ -270,6 +270,18 @@ def test_start_again_after_stop(videos):
     assert rec.codes == ["aB3xY9", "aB3xY9"]
 
 
+def test_hiding_and_showing_at_once_restarts_cleanly(videos):
+    rec = Recorder()
+    w = rec.worker(str(videos["once"]), realtime=True)
+    w.start()
+    rec.wait_for(lambda k, ev: k == "status" and ev.state == LIVE)
+    w.stop(0)  # returns at once, as from the UI thread
+    w.start()
+    rec.wait_for(lambda k, ev: k == "scan", timeout=20)
+    assert w.running and rec.states.count(OPENING) == 2
+    assert w.stop(5) and not w.camera_open
+
+
 def test_realtime_playback_takes_about_the_videos_length(videos):
     w = CaptureWorker(str(videos["empty"]), realtime=True)
     t0 = time.monotonic()
