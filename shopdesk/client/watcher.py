@@ -38,49 +38,71 @@ def diff(before: dict[int, dict], orders: list[dict]) -> QueueChange:
     )
 
 
+@dataclass
+class _Run:
+    """One start()…stop() of the watcher. A thread still held in a long-poll after stop() keeps its own,
+    stopped, _Run, so a later start() cannot be confused by it."""
+
+    stop: threading.Event = field(default_factory=threading.Event)
+    poke: threading.Event = field(default_factory=threading.Event)
+    holding: bool = False  # inside a long-poll the server holds for up to `wait` seconds
+
+
 class QueueWatcher:
+    """Calls `on_change(QueueChange)` from its own thread whenever the queue changes, `on_state(connected,
+    words)` when the connection comes or goes, `on_unauthorized()` when the token is no longer accepted
+    (then it waits for `refresh()` after a new login). Nothing is called after stop() returns."""
+
     def __init__(self, client: ShopClient, on_change: Callable[[QueueChange], None],
                  on_state: Callable[[bool, str], None] | None = None,
                  on_unauthorized: Callable[[], None] | None = None, wait: int = 25):
         self.client = client
         self.on_change, self.on_state, self.on_unauthorized = on_change, on_state, on_unauthorized
-        self.wait = wait
+        self.wait = min(wait, 30)  # the server holds at most 30 s
         self._jobs: dict[int, dict] = {}
         self._etag: str | None = None
-        self._stop = threading.Event()
-        self._poke = threading.Event()
+        self._full = True
+        self._lock = threading.Lock()  # _jobs/_etag between the thread and poll_once() callers
+        self._run_state = _Run()
+        self._run_state.stop.set()
         self._thread: threading.Thread | None = None
         self.connected: bool | None = None
 
     def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="shopdesk-queue-watcher", daemon=True)
+        if self._thread and self._thread.is_alive() and not self._run_state.stop.is_set():
+            return
+        self._run_state = run = _Run()
+        self._thread = threading.Thread(target=self._run, args=(run,), name="shopdesk-queue-watcher", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        self._poke.set()
-        # closing the session breaks a held long-poll at once
-        try:
-            self.client.session.close()
-        except Exception:
-            pass
-        if self._thread:
+        """Returns at once when the thread sits in a held long-poll: the server ends it within `wait` s and
+        the thread then leaves without handing anything over; there is nothing worth waiting for."""
+        run = self._run_state
+        run.stop.set()
+        run.poke.set()
+        if self._thread and not run.holding:
             self._thread.join(timeout)
 
     def refresh(self) -> None:
-        """Ask for the whole queue again now (e.g. after F5 or after logging in again)."""
-        self._etag = None
-        self._poke.set()
+        """Ask for the whole queue again (e.g. after F5 or after logging in again)."""
+        self._full = True
+        self._run_state.poke.set()
 
     def poll_once(self, wait: int = 0) -> QueueChange | None:
-        orders, etag = self.client.queue(self._etag, wait=wait)
-        self._etag = etag
-        if orders is None:
-            return None
-        change = diff(self._jobs, orders)
-        self._jobs = {j["file_id"]: j for o in orders for j in o["files"]}
-        return change
+        """One GET /queue with the last ETag; the change since the last poll, or None (304)."""
+        orders, etag = self.client.queue(None if self._full else self._etag, wait=wait)
+        return self._apply(orders, etag)
+
+    def _apply(self, orders: list[dict] | None, etag: str | None) -> QueueChange | None:
+        with self._lock:
+            self._full = False
+            self._etag = etag
+            if orders is None:
+                return None
+            change = diff(self._jobs, orders)
+            self._jobs = {j["file_id"]: j for o in orders for j in o["files"]}
+            return change
 
     def _state(self, ok: bool, text: str) -> None:
         if self.connected != ok or not ok:
@@ -88,38 +110,43 @@ class QueueWatcher:
             if self.on_state:
                 self.on_state(ok, text)
 
-    def _run(self) -> None:
+    def _run(self, run: _Run) -> None:
         backoff = Backoff(initial=0.5, cap=15.0)
         first = True
-        while not self._stop.is_set():
+        while not run.stop.is_set():
             try:
-                change = self.poll_once(wait=0 if first or self._poke.is_set() else self.wait)
-                if self._stop.is_set():
+                wait = 0 if first or run.poke.is_set() else self.wait
+                run.poke.clear()
+                run.holding = wait > 0
+                try:
+                    orders, etag = self.client.queue(None if self._full else self._etag, wait=wait)
+                finally:
+                    run.holding = False
+                if run.stop.is_set():
                     break  # stopped while the long-poll was held: the listener may be gone already
-                self._poke.clear()
+                change = self._apply(orders, etag)
                 first = False
                 backoff.reset()
                 self._state(True, f"Connected to {self.client.base_url}")
                 if change is not None:
                     self.on_change(change)
             except UnauthorizedError:
-                if self._stop.is_set():
+                if run.stop.is_set():
                     break
                 self._state(False, "Logged out: please log in again")
                 if self.on_unauthorized:
                     self.on_unauthorized()
-                self._poke.wait()  # until refresh() after a new login
-                self._poke.clear()
+                run.poke.wait()  # until refresh() after a new login
                 first = True
             except ApiError as exc:
-                if self._stop.is_set():
+                if run.stop.is_set():
                     break
                 delay = backoff.next_delay(getattr(exc, "retry_after", None))
-                self._state(False, f"{exc} Retrying in {delay:.0f} s.")
-                self._poke.wait(delay)
+                self._state(False, f"{exc} Retrying in {max(1, round(delay))} s.")
+                run.poke.wait(delay)
                 first = True  # after an outage, fetch everything again
             except Exception:
-                if self._stop.is_set():
+                if run.stop.is_set():
                     break
                 log.exception("queue watcher error")
-                self._poke.wait(backoff.next_delay())
+                run.poke.wait(backoff.next_delay())

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 
+import keyring
 import pytest
+from keyring.backends.chainer import ChainerBackend
 from keyring.backends.fail import Keyring as FailKeyring
 from keyrings.alt.file import PlaintextKeyring
 
@@ -13,7 +18,7 @@ from shopdesk.client.api import ShopClient
 from shopdesk.client.credentials import Credentials, NoKeyringError
 from shopdesk.client.watcher import QueueWatcher
 from tests.helpers.pdfs import pdf_bytes
-from tests.helpers.server import ServerProcess, make_shop
+from tests.helpers.server import ROOT, ServerProcess, make_shop
 
 
 def _file_backend(tmp_path) -> PlaintextKeyring:
@@ -22,19 +27,83 @@ def _file_backend(tmp_path) -> PlaintextKeyring:
     return backend
 
 
-def test_token_and_password_round_trip_through_a_real_keyring_backend(tmp_path, shop):
+@pytest.fixture
+def file_keyring(tmp_path):
+    """A real file-based keyring (keyrings.alt) as the process's keyring, put back afterwards."""
+    previous = keyring.get_keyring()
     backend = _file_backend(tmp_path)
-    creds = Credentials(backend, allow_insecure=True)  # the test's backend is a file; the app refuses that
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+def test_token_and_password_round_trip_through_a_real_keyring_backend(tmp_path, shop, file_keyring):
+    creds = Credentials(allow_insecure=True)  # the test's backend is a plain file: the app refuses that unasked
+    assert creds.backend is file_keyring and creds.available
     c = ShopClient(shop.url)
     token = c.login(*shop.staff)["token"]
     creds.save_token(shop.url, shop.staff[0], token)
     creds.save_password(shop.url, shop.staff[0], shop.staff[1])
-    again = Credentials(_file_backend(tmp_path), allow_insecure=True)  # a new process reads it back
+    assert "[shopdesk]" in (tmp_path / "keyring.cfg").read_text()  # it really went through the backend
+    again = Credentials(_file_backend(tmp_path), allow_insecure=True)  # a new backend object reads it back
     assert again.token(shop.url, shop.staff[0]) == token
     assert again.password(shop.url, shop.staff[0]) == shop.staff[1]
+    assert again.token(shop.url, shop.owner[0]) is None  # per user and server
     assert ShopClient(shop.url, token=again.token(shop.url, shop.staff[0])).shop()["shop_id"] == shop.shop_id
     again.forget(shop.url, shop.staff[0])
-    assert Credentials(_file_backend(tmp_path), allow_insecure=True).token(shop.url, shop.staff[0]) is None
+    fresh = Credentials(_file_backend(tmp_path), allow_insecure=True)
+    assert fresh.token(shop.url, shop.staff[0]) is None and fresh.password(shop.url, shop.staff[0]) is None
+
+
+_IN_A_NEW_PROCESS = """
+import sys
+from shopdesk.client.credentials import Credentials
+creds = Credentials()
+print(creds.available, creds.backend_name())
+if sys.argv[1] == "save":
+    creds.save_token(sys.argv[2], "staff", sys.argv[3])
+else:
+    print(creds.token(sys.argv[2], "staff"))
+"""
+
+
+@pytest.mark.parametrize("named_by", ["env", "keyringrc"])
+def test_a_backend_the_user_named_is_used_across_app_restarts(tmp_path, shop, named_by):
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    env.pop("PYTHON_KEYRING_BACKEND", None)
+    if named_by == "env":
+        env["PYTHON_KEYRING_BACKEND"] = "keyrings.alt.file.PlaintextKeyring"
+    else:
+        rc = tmp_path / "config" / "python_keyring" / "keyringrc.cfg"
+        rc.parent.mkdir(parents=True)
+        rc.write_text("[backend]\ndefault-keyring=keyrings.alt.file.PlaintextKeyring\n")
+    token = ShopClient(shop.url).login(*shop.staff)["token"]
+
+    def app(*args):
+        out = subprocess.run([sys.executable, "-c", _IN_A_NEW_PROCESS, *args], env=env, cwd=ROOT,
+                             capture_output=True, text=True, timeout=60, check=True).stdout.split("\n")
+        assert out[0] == "True keyrings.alt.file.PlaintextKeyring"
+        return out[1]
+
+    app("save", shop.url, token)
+    assert app("load", shop.url) == token
+    assert ShopClient(shop.url, token=token).profile()["username"] == shop.staff[0]
+    assert (tmp_path / "data" / "python_keyring" / "keyring_pass.cfg").exists()
+
+
+def test_a_chained_keyring_never_falls_through_to_a_plain_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    chain = ChainerBackend()
+    assert [type(b).__name__ for b in chain.backends] == ["PlaintextKeyring"]  # all this machine has
+    creds = Credentials(chain)
+    assert not creds.available
+    with pytest.raises(NoKeyringError) as exc:
+        creds.save_token("http://x", "u", "secret-token")
+    assert exc.value.choices == (NoKeyringError.INSTALL, NoKeyringError.SESSION_ONLY)
+    assert creds.token("http://x", "u") is None
+    assert not any(tmp_path.rglob("*.cfg"))
 
 
 def test_no_keyring_is_a_clear_choice_never_a_silent_plaintext_file(tmp_path):
@@ -87,6 +156,12 @@ def test_watcher_hands_over_changes_and_reconnects_after_the_server_comes_back(t
             got.clear()
         assert changes[-1].changed[0]["status"] == "printing"
         assert states[-1][0] is True
+        time.sleep(0.3)  # the watcher is back in a held long-poll
+        seen, t0 = len(changes), time.monotonic()
         w.stop()
+        assert time.monotonic() - t0 < 1  # quitting the app does not wait for the server's hold
+        shop.upload(pdf_bytes(1))  # ends the held poll: the stopped watcher must not hand it over
+        w._thread.join(10)
+        assert not w._thread.is_alive() and len(changes) == seen
     finally:
         server.stop()
