@@ -10,6 +10,7 @@ from PySide6.QtCore import QItemSelectionModel, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QIcon, QImage, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QComboBox,
     QFrame,
     QHBoxLayout,
@@ -151,6 +152,10 @@ class MainWindow(QMainWindow):
         self._build()
         self._connect()
         self._restore()
+        from .keyboard import ScannerKeys
+
+        self.scanner_keys = ScannerKeys(service, self)
+        QApplication.instance().installEventFilter(self.scanner_keys)
 
     # --- building ----------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -294,6 +299,7 @@ class MainWindow(QMainWindow):
             self.split.restoreState(state)
 
     def closeEvent(self, event) -> None:
+        QApplication.instance().removeEventFilter(self.scanner_keys)
         st = QSettings("shopdesk", "window")
         st.setValue("geometry", self.saveGeometry())
         st.setValue("splitter", self.split.saveState())
@@ -448,7 +454,9 @@ class MainWindow(QMainWindow):
             idx = self.proxy.index(0, 0)
             self.table.selectionModel().select(idx, QItemSelectionModel.SelectionFlag.ClearAndSelect
                                                | QItemSelectionModel.SelectionFlag.Rows)
-            self.table.setFocus()
+            # After this Enter has finished travelling: moved now, the same key press would reach the
+            # window with the table focused and start a print nobody asked for.
+            QTimer.singleShot(0, self.table.setFocus)
         elif text:
             self.service.open_code(text, typed_fast=False)
 

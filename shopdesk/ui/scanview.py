@@ -1,28 +1,114 @@
-"""The scan view: type a code, or hold the job's QR code to the camera (when the scanning package and a
-camera are available); the job opens at once."""
+"""The scan view: live preview from the camera (or a video file / stream) with the found QR code
+outlined; a job code read, typed, or typed by a USB scanner opens the job at once. The camera is
+released as soon as the view closes."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QLineEdit, QVBoxLayout
+import logging
+
+import numpy as np
+from PySide6.QtCore import QObject, QPointF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap, QPolygonF
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSizePolicy, QVBoxLayout
+
+log = logging.getLogger("shopdesk.ui.scan")
 
 
-def open_scan_view(service) -> None:
-    dlg = QDialog(service.window)
-    dlg.setWindowTitle("Open a job by its code")
-    v = QVBoxLayout(dlg)
-    v.addWidget(QLabel("Type the 6-character code (or scan it with a USB scanner) and press Enter."))
-    field = QLineEdit()
-    field.setPlaceholderText("e.g. aB3xY9")
-    v.addWidget(field)
-    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-    buttons.rejected.connect(dlg.reject)
-    v.addWidget(buttons)
+class _Bridge(QObject):
+    """Capture callbacks arrive on the capture thread; these signals carry them to the main thread."""
 
-    def submit():
-        text = field.text().strip()
+    frame = Signal(object, object)
+    scan = Signal(object)
+    status = Signal(object)
+
+
+class ScanView(QDialog):
+    def __init__(self, service, source: str | int, parent=None, *, close_on_open: bool = True):
+        super().__init__(parent or service.window)
+        from ..scanning.capture import CaptureWorker
+
+        self.service = service
+        self.close_on_open = close_on_open
+        self.setWindowTitle("Scan a job's QR code")
+        self.resize(720, 600)
+        v = QVBoxLayout(self)
+        self.preview = QLabel("Starting the camera…")
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview.setMinimumSize(480, 360)
+        self.preview.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.preview.setStyleSheet("background:#1d1f23; color:#ddd;")
+        v.addWidget(self.preview, 1)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        v.addWidget(self.status)
+        row = QHBoxLayout()
+        self.code = QLineEdit()
+        self.code.setPlaceholderText("…or type the code and press Enter")
+        self.code.returnPressed.connect(self._typed)
+        self.retry_btn = QPushButton("Retry camera")
+        self.retry_btn.setVisible(False)
+        row.addWidget(self.code, 1)
+        row.addWidget(self.retry_btn)
+        v.addLayout(row)
+        self.scans: list[str] = []
+        self._bridge = _Bridge(self)
+        self._bridge.frame.connect(self._show_frame)
+        self._bridge.scan.connect(self._scanned)
+        self._bridge.status.connect(self._show_status)
+        self.worker = CaptureWorker(source, on_frame=self._bridge.frame.emit, on_scan=self._bridge.scan.emit,
+                                    on_status=self._bridge.status.emit)
+        self.retry_btn.clicked.connect(self.worker.retry)
+        self.worker.start()
+        self.code.setFocus()
+
+    # --- from the capture thread ---------------------------------------------------------------------
+    def _show_frame(self, frame: np.ndarray, reads) -> None:
+        h, w = frame.shape[:2]
+        rgb = np.ascontiguousarray(frame[:, :, ::-1]) if frame.ndim == 3 else frame
+        fmt = QImage.Format.Format_RGB888 if frame.ndim == 3 else QImage.Format.Format_Grayscale8
+        img = QImage(rgb.data, w, h, rgb.strides[0], fmt).copy()
+        if reads:
+            p = QPainter(img)
+            p.setPen(QPen(QColor("#2ecc71"), max(3, w // 160)))
+            for r in reads:
+                p.drawPolygon(QPolygonF([QPointF(x, y) for x, y in r.polygon]))
+            p.end()
+        self.preview.setPixmap(QPixmap.fromImage(img).scaled(self.preview.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                                             Qt.TransformationMode.SmoothTransformation))
+
+    def _show_status(self, st) -> None:
+        text = st.message or {"opening": "Opening the camera…", "live": "Hold the QR code in front of the camera.",
+                              "ended": "The video ended.", "stopped": ""}.get(st.state, st.state)
+        colour = "#b00020" if st.state == "error" else "#333"
+        self.status.setText(f"<span style='color:{colour}'>{text}</span>")
+        self.retry_btn.setVisible(st.state == "error")
+        if st.state == "error":
+            self.preview.setText("No picture")
+
+    def _scanned(self, scan) -> None:
+        if scan.code is None:
+            self.service.play("unknown")
+            self.status.setText(f"<span style='color:#b00020'>{scan.message or 'That QR code is not a job code.'}</span>")
+            return
+        self.scans.append(scan.code)
+        self.service.open_code(scan.code)
+        if self.close_on_open:
+            self.accept()
+
+    def _typed(self) -> None:
+        text = self.code.text().strip()
         if text:
-            service.open_code(text)
-            dlg.accept()
+            self.service.open_code(text)
+            if self.close_on_open:
+                self.accept()
 
-    field.returnPressed.connect(submit)
-    dlg.exec()
+    def done(self, result: int) -> None:
+        self.worker.stop(timeout=3)  # release the camera whenever the view goes away
+        super().done(result)
+
+
+def open_scan_view(service) -> ScanView:
+    view = ScanView(service, service.settings.camera_source)
+    view.setModal(False)
+    view.show()
+    return view
