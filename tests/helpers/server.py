@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -61,8 +62,10 @@ class ServerProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **self.env}
         log = open(self.log_path, "ab")
+        # setpriv: the server dies with the test run, even when the run is killed (no orphans on a CI box)
+        guard = ["setpriv", "--pdeathsig", "TERM", "--"] if shutil.which("setpriv") else []
         self.proc = subprocess.Popen(
-            SERVER_BIN + ["serve", "--host", "127.0.0.1", "--port", str(self.port)] + self._args(),
+            guard + SERVER_BIN + ["serve", "--host", "127.0.0.1", "--port", str(self.port)] + self._args(),
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
