@@ -1,0 +1,82 @@
+"""Regenerates docs/screenshots/: the main window, the print dialog, payouts and history on the demo
+shop, on a real (virtual) X screen. Run through scripts/screenshots.sh."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out", type=Path)
+    args = ap.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    app = QApplication(sys.argv[:1])
+    from shopdesk.printing.backends import default_printer_set
+    from shopdesk.settings import AppSettings
+    from shopdesk.ui.app import start_embedded
+    from shopdesk.ui.history import HistoryDialog
+    from shopdesk.ui.mainwindow import MainWindow
+    from shopdesk.ui.payouts import PayoutsDialog
+    from shopdesk.ui.printdialog import PrintDialog
+    from shopdesk.ui.service import CounterService
+
+    tmp = Path(tempfile.mkdtemp(prefix="shopdesk-shots-"))
+    server, client, profile = start_embedded(argparse.Namespace(data_dir=str(tmp / "server"), screenshot=True),
+                                             AppSettings())
+    # some history and earnings to show
+    orders, _ = client.queue()
+    for o in orders[1:3]:
+        client.confirm(o["files"][0]["file_id"])
+    settings = AppSettings(sounds=False, notifications=False)
+    service = CounterService(client, profile, settings, default_printer_set(tmp / "hot"), tmp / "app")
+    window = MainWindow(service)
+    service.window = window
+    window.resize(1366, 768)
+    window.show()
+    service.start()
+    shots: list[tuple[str, object]] = []
+
+    def grab(name, widget):
+        path = args.out / f"{name}.png"
+        widget.grab().save(str(path))
+        print(f"saved {path}")
+
+    def step_main():
+        if not (window.loaded and window.model.rowCount() and service.printers()):
+            QTimer.singleShot(200, step_main)
+            return
+        window.table.selectRow(0)
+        QTimer.singleShot(1200, lambda: (grab("main", window), step_print()))
+
+    def step_print():
+        job, order = window.model.job_at(2), window.model.order_at(2)  # the A3 colour poster
+        dlg = PrintDialog([job], order, service.printers(), service.route(job), window)
+        dlg.show()
+        QTimer.singleShot(400, lambda: (grab("print-dialog", dlg), dlg.close(), step_payouts()))
+
+    def step_payouts():
+        dlg = PayoutsDialog(service.tasks, lambda g: (client.payouts(), client.earnings(g)), window)
+        dlg.show()
+        QTimer.singleShot(1500, lambda: (grab("payouts", dlg), dlg.close(), step_history()))
+
+    def step_history():
+        dlg = HistoryDialog(service.tasks, lambda p: client.history(**p), window)
+        dlg.show()
+        QTimer.singleShot(1500, lambda: (grab("history", dlg), dlg.close(), app.quit()))
+
+    QTimer.singleShot(300, step_main)
+    app.exec()
+    service.shutdown()
+    server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
