@@ -16,11 +16,17 @@ def build_parser() -> argparse.ArgumentParser:
                                                         "has loaded, then exit")
     p.add_argument("--data-dir", help="data folder of the built-in server (default: the user data dir)")
     p.add_argument("--debug", action="store_true", help="verbose logging")
+    p.add_argument("--self-test", action="store_true", help="check this installation (window, QR decoding, "
+                   "embedded server, keyring, printers), one line per check; exit 1 if an essential one fails")
     p.add_argument("--version", action="version", version=f"shopdesk {__version__}")
     return p
 
 
 def main(argv: list[str]) -> int:
+    if "--self-test" in argv:  # before the UI is imported: the self-test imports each part itself
+        from .selftest import main as self_test
+
+        return self_test([a for a in argv if a != "--self-test"])
     args = build_parser().parse_args(argv)
     setup_logging(args.debug)
     from .ui.app import run
