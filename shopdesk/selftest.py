@@ -10,6 +10,7 @@ No Qt import at module level: the window check imports it, so the other checks r
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -31,9 +32,37 @@ class CheckFailed(Exception):
     """The check ran and found a problem (message says what to do)."""
 
 
+def _self_command(*args: str) -> list[str]:
+    """This same shopdesk (the bundle's executable when frozen) with other arguments."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "--self-test", *args]
+    return [sys.executable, "-m", "shopdesk.cli", "--self-test", *args]
+
+
+WINDOW_MARK = "window-check-passed: "
+
+
 def check_window() -> str:
+    """In a child process: Qt ends the whole process (qFatal → abort) when its platform plugin cannot
+    start, and that must become one FAIL line, not the end of the self-test."""
+    env = dict(os.environ)
     # offscreen unless the caller chose a platform: the check must run on a machine with no display
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    try:
+        proc = subprocess.run(_self_command(WINDOW_CHILD), env=env, capture_output=True, text=True, timeout=90)
+    except subprocess.TimeoutExpired as exc:
+        raise CheckFailed("opening a window hung for 90 s") from exc
+    for line in proc.stdout.splitlines():
+        if line.startswith(WINDOW_MARK) and proc.returncode == 0:
+            return line[len(WINDOW_MARK):]
+    said = [ln for ln in (proc.stdout + proc.stderr).splitlines() if ln.strip()]
+    why = next((ln for ln in said if "could not" in ln.lower()), said[-1] if said else "no output")
+    if env["QT_QPA_PLATFORM"] != "offscreen" or "platform plugin" in why:
+        why += f" (QT_QPA_PLATFORM={env['QT_QPA_PLATFORM']})"
+    raise CheckFailed(f"no window could be opened (exit status {proc.returncode}): {why}")
+
+
+def _window_in_process() -> str:
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
 
@@ -85,7 +114,10 @@ def check_qr() -> str:
     if texts != [SELFTEST_TEXT]:
         raise CheckFailed(f"pyzbar read {texts!r} from {path.name}, expected {SELFTEST_TEXT!r}")
     others = [b for b in available_backends() if b != "pyzbar"]
-    return f"pyzbar read {found[0].code!r} from {path.name}; decoders: {', '.join(['pyzbar'] + others)}"
+    from pyzbar import wrapper
+
+    lib = getattr(wrapper.LIBZBAR, "_name", "?")
+    return f"pyzbar ({lib}) read {found[0].code!r} from {path.name}; decoders: {', '.join(['pyzbar'] + others)}"
 
 
 def check_server() -> str:
@@ -174,7 +206,14 @@ def run(out=None) -> int:
     return 0
 
 
+WINDOW_CHILD = "--window-check-child"
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if WINDOW_CHILD in argv:
+        print(WINDOW_MARK + _window_in_process(), flush=True)
+        return 0
     return run()
 
 
