@@ -1,0 +1,126 @@
+"""The frozen bundle: built with installers/shopdesk.spec into a temp dir (never build/ or dist/ in the
+repo), then its own `shopdesk --self-test` in a bare environment (no venv on PATH, another working
+directory), what it contains and leaves out, and the Linux archive installed and removed again.
+
+Runs whenever PyInstaller is installed (the build takes about 80 s on 2 cores); SHOPDESK_TEST_BUNDLE=0
+skips it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+import pytest
+
+from .test_selftest import CHECKS, ROOT, run_selftest
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+
+if os.environ.get("SHOPDESK_TEST_BUNDLE", "1") == "0":
+    pytest.skip("SHOPDESK_TEST_BUNDLE=0", allow_module_level=True)
+try:
+    import PyInstaller  # noqa: F401
+except ImportError:
+    pytest.skip("PyInstaller is not installed in this venv (it belongs in the test extras)", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("bundle")
+    t0 = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "PyInstaller", "--noconfirm", "--distpath", str(out / "dist"),
+                           "--workpath", str(out / "work"), str(ROOT / "installers" / "shopdesk.spec")],
+                          capture_output=True, text=True, cwd=out, timeout=840)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    print(f"bundle built in {time.monotonic() - t0:.0f} s")
+    exe = out / "dist" / "shopdesk" / "shopdesk"
+    assert exe.is_file() and os.access(exe, os.X_OK)
+    assert not (ROOT / "build").exists() and not (ROOT / "dist").exists()
+    return exe.parent
+
+
+def bare_env(tmp_path: Path) -> dict[str, str]:
+    """What a fresh login has: no venv, no PYTHONPATH, no LD_LIBRARY_PATH."""
+    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(tmp_path), "LANG": "C.UTF-8", "PYTHONPATH": "",
+            "VIRTUAL_ENV": "", "LD_LIBRARY_PATH": ""}
+
+
+def test_bundle_selftest_passes(bundle, tmp_path, cupsd, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for var in ("PYTHONPATH", "VIRTUAL_ENV", "LD_LIBRARY_PATH", "PYTHONHOME"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("PATH", "/usr/local/bin:/usr/bin:/bin")
+    rc, results, out = run_selftest([str(bundle / "shopdesk")], tmp_path, CUPS_SERVER=cupsd.server)
+    assert rc == 0, out
+    assert list(results) == CHECKS, out
+    assert "frozen bundle" in out.splitlines()[0]
+    for name in ("window", "qr", "server", "printers"):
+        assert results[name][0] == "ok", out
+    # pyzbar used the libzbar inside the bundle, not the system's
+    assert f"({bundle}/_internal/libzbar.so" in results["qr"][1], results["qr"]
+    assert "Front" in results["printers"][1]
+
+
+def test_bundle_carries_what_it_needs_and_leaves_out_the_rest(bundle):
+    internal = bundle / "_internal"
+    for res in ("shopdesk.png", "selftest-qr.png", "shopdesk.desktop"):
+        assert (internal / "resources" / res).is_file()
+    assert list(internal.glob("libzbar.so*"))
+    assert (internal / "shopdesk" / "server" / "migrations" / "env.py").is_file()
+    names = {p.name for p in internal.rglob("*")}
+    for needed in ("libQt6Widgets.so.6", "libQt6Charts.so.6", "libQt6Pdf.so.6", "libQt6Multimedia.so.6",
+                   "libqoffscreen.so", "libqxcb.so", "libqsvg.so"):
+        assert needed in names, needed
+    for unwanted in ("libQt6WebEngineCore.so.6", "libQt63DCore.so.6", "libQt6Designer.so.6", "QtWebEngineCore.abi3.so",
+                     "QtQml.abi3.so", "Qt3DCore.abi3.so", "_pytest", "schemathesis", "keyrings"):
+        assert unwanted not in names, unwanted
+    size = sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file() and not p.is_symlink())
+    assert size < 650 * 2**20, f"bundle is {size / 2**20:.0f} MB"
+
+
+def test_bundle_version_and_subcommand(bundle, tmp_path):
+    from shopdesk import __version__
+
+    env = bare_env(tmp_path)
+    v = subprocess.run([str(bundle / "shopdesk"), "--version"], capture_output=True, text=True, env=env, timeout=60)
+    assert v.returncode == 0 and v.stdout.strip() == f"shopdesk {__version__}", v.stderr
+    # a subcommand module reached through importlib in cli.py is in the bundle too
+    h = subprocess.run([str(bundle / "shopdesk"), "server", "--help"], capture_output=True, text=True, env=env,
+                       timeout=60)
+    assert h.returncode == 0 and "create-shop" in h.stdout, h.stdout + h.stderr
+
+
+def test_linux_archive_installs_and_uninstalls(bundle, tmp_path):
+    out = tmp_path / "out"
+    env = {**os.environ, "BUNDLE_DIR": str(bundle), "QT_QPA_PLATFORM": "offscreen", "GZIP_LEVEL": "1",
+           "SHOPDESK_LOG_DIR": str(tmp_path / "logs")}
+    proc = subprocess.run(["sh", str(ROOT / "installers" / "linux" / "build.sh"), str(out)], capture_output=True,
+                          text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    archives = list(out.glob("shopdesk-*-linux-*.tar.gz"))
+    assert len(archives) == 1, proc.stdout
+    with tarfile.open(archives[0]) as tar:
+        tar.extractall(tmp_path / "unpacked", filter="tar")
+    top = next((tmp_path / "unpacked").iterdir())
+    prefix = tmp_path / "prefix"
+    inst = subprocess.run(["sh", str(top / "install.sh")], capture_output=True, text=True,
+                          env={**bare_env(tmp_path), "PREFIX": str(prefix)}, timeout=120)
+    assert inst.returncode == 0, inst.stdout + inst.stderr
+    entry = (prefix / "share" / "applications" / "shopdesk.desktop").read_text()
+    exec_line = next(line for line in entry.splitlines() if line.startswith("Exec="))
+    program = Path(exec_line.split("=", 1)[1])
+    assert program == prefix / "opt" / "shopdesk" / "bundle" / "shopdesk" and os.access(program, os.X_OK)
+    assert "Icon=shopdesk" in entry
+    assert (prefix / "share" / "icons" / "hicolor" / "256x256" / "apps" / "shopdesk.png").is_file()
+    v = subprocess.run([str(prefix / "bin" / "shopdesk"), "--version"], capture_output=True, text=True,
+                       env=bare_env(tmp_path), timeout=60)
+    assert v.returncode == 0 and v.stdout.startswith("shopdesk "), v.stderr
+    un = subprocess.run(["sh", str(prefix / "opt" / "shopdesk" / "uninstall.sh")], capture_output=True, text=True,
+                        timeout=60)
+    assert un.returncode == 0, un.stderr
+    left = [p for p in prefix.rglob("*") if p.is_file() or p.is_symlink()]
+    assert left == [], left
