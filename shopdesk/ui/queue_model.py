@@ -48,7 +48,9 @@ class QueueModel(QAbstractTableModel):
     def __init__(self, parent=None):
         super().__init__(parent)
         self._rows: list[tuple[dict, dict]] = []
-        self._order_index: dict[int, int] = {}  # order id → its position in the queue (for striping)
+        # order id → 0/1: alternating shading given once, when the order first appears, so a refresh never
+        # repaints every row (a position-based stripe flips all rows below a removed order)
+        self._stripe: dict[int, int] = {}
 
     # --- reading -----------------------------------------------------------------------------------
     def rowCount(self, parent=QModelIndex()) -> int:
@@ -116,7 +118,7 @@ class QueueModel(QAbstractTableModel):
                 return QBrush(QColor("#fff4d6"))
             if job.get("last_failure"):
                 return QBrush(QColor("#fde8e8"))
-            if self._order_index.get(order["order_id"], 0) % 2:
+            if self._stripe.get(order["order_id"], 0):
                 return QBrush(QColor("#f3f6fa"))
             return None
         if role == Qt.ItemDataRole.FontRole and col == COL["Code"]:
@@ -171,7 +173,13 @@ class QueueModel(QAbstractTableModel):
                 self.beginRemoveRows(QModelIndex(), i, i)
                 del self._rows[i]
                 self.endRemoveRows()
-        self._order_index = {o["order_id"]: n for n, o in enumerate(orders)}
+        last = self._stripe.get(orders[0]["order_id"], 1) if orders else 1
+        for o in orders:
+            if o["order_id"] not in self._stripe:
+                self._stripe[o["order_id"]] = 1 - last
+            last = self._stripe[o["order_id"]]
+        live = {o["order_id"] for o in orders}
+        self._stripe = {k: v for k, v in self._stripe.items() if k in live}
         added: list[dict] = []
         for i, (o, j) in enumerate(new_rows):
             if i < len(self._rows) and self._rows[i][1]["file_id"] == j["file_id"]:
@@ -190,10 +198,6 @@ class QueueModel(QAbstractTableModel):
             self.endInsertRows()
             if j["file_id"] not in old_keys:
                 added.append(j)
-        # striping depends on the order's position: repaint backgrounds
-        if self._rows:
-            self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, len(COLUMNS) - 1),
-                                  [Qt.ItemDataRole.BackgroundRole])
         return added, removed
 
     def refresh_waiting_times(self) -> None:

@@ -5,6 +5,7 @@ released as soon as the view closes."""
 from __future__ import annotations
 
 import logging
+import threading
 
 import numpy as np
 from PySide6.QtCore import QObject, QPointF, Qt, Signal
@@ -15,11 +16,30 @@ log = logging.getLogger("shopdesk.ui.scan")
 
 
 class _Bridge(QObject):
-    """Capture callbacks arrive on the capture thread; these signals carry them to the main thread."""
+    """Capture callbacks arrive on the capture thread; these signals carry them to the main thread.
+    Frames are coalesced: while one waits to be drawn, newer frames replace it instead of queueing up,
+    so a fast source can never flood the main thread."""
 
-    frame = Signal(object, object)
+    frame_ready = Signal()
     scan = Signal(object)
     status = Signal(object)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._lock = threading.Lock()
+        self._latest = None
+
+    def offer_frame(self, frame, reads) -> None:  # capture thread
+        with self._lock:
+            pending = self._latest is not None
+            self._latest = (frame, reads)
+        if not pending:
+            self.frame_ready.emit()
+
+    def take_frame(self):
+        with self._lock:
+            latest, self._latest = self._latest, None
+        return latest
 
 
 class ScanView(QDialog):
@@ -52,16 +72,22 @@ class ScanView(QDialog):
         v.addLayout(row)
         self.scans: list[str] = []
         self._bridge = _Bridge(self)
-        self._bridge.frame.connect(self._show_frame)
+        self._bridge.frame_ready.connect(self._draw_latest)
         self._bridge.scan.connect(self._scanned)
         self._bridge.status.connect(self._show_status)
-        self.worker = CaptureWorker(source, on_frame=self._bridge.frame.emit, on_scan=self._bridge.scan.emit,
-                                    on_status=self._bridge.status.emit)
+        # realtime: a video file plays at its own pace, like a camera
+        self.worker = CaptureWorker(source, on_frame=self._bridge.offer_frame, on_scan=self._bridge.scan.emit,
+                                    on_status=self._bridge.status.emit, realtime=True)
         self.retry_btn.clicked.connect(self.worker.retry)
         self.worker.start()
         self.code.setFocus()
 
     # --- from the capture thread ---------------------------------------------------------------------
+    def _draw_latest(self) -> None:
+        latest = self._bridge.take_frame()
+        if latest is not None:
+            self._show_frame(*latest)
+
     def _show_frame(self, frame: np.ndarray, reads) -> None:
         h, w = frame.shape[:2]
         rgb = np.ascontiguousarray(frame[:, :, ::-1]) if frame.ndim == 3 else frame
