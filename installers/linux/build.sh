@@ -1,11 +1,11 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # Builds the Linux bundle and packs it with its install script:
 #   installers/linux/build.sh [OUTDIR]      (default OUTDIR: dist/)
 # → OUTDIR/shopdesk/shopdesk (the one-folder bundle) and OUTDIR/shopdesk-VERSION-linux-ARCH.tar.gz
 # BUNDLE_DIR=path/to/shopdesk skips the build and packs that bundle (CI and tests build once).
 # Needs: the repo's .venv with pyinstaller, and libzbar0 on the build machine (it is copied into the bundle).
 # Build on the oldest distribution you support: the bundle needs a glibc at least as new as the builder's.
-set -eu
+set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=$(mkdir -p "${1:-$ROOT/dist}" && cd "${1:-$ROOT/dist}" && pwd)
 PY=${PYTHON:-$ROOT/.venv/bin/python}

@@ -98,7 +98,7 @@ def test_linux_archive_installs_and_uninstalls(bundle, tmp_path):
     out = tmp_path / "out"
     env = {**os.environ, "BUNDLE_DIR": str(bundle), "QT_QPA_PLATFORM": "offscreen", "GZIP_LEVEL": "1",
            "SHOPDESK_LOG_DIR": str(tmp_path / "logs")}
-    proc = subprocess.run(["sh", str(ROOT / "installers" / "linux" / "build.sh"), str(out)], capture_output=True,
+    proc = subprocess.run(["bash", str(ROOT / "installers" / "linux" / "build.sh"), str(out)], capture_output=True,
                           text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     archives = list(out.glob("shopdesk-*-linux-*.tar.gz"))
