@@ -12,8 +12,10 @@ import enum
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
+from ..domain.printsettings import ColorMode, PrintMode, PrintSettings
 from .backends import PrinterSet, PrinterUnavailable, SubmitError
 from .inflight import InFlight, InFlightJob
 from .options import PrintRequest, check_supported, missing_capabilities, validate_page_ranges
@@ -81,7 +83,7 @@ class PrintPipeline:
 
     # --- the whole path ------------------------------------------------------------------------------
     def print_job(self, job: dict, printer: str, *, customer: str = "", page_ranges: str = "",
-                  progress: Progress | None = None) -> PrintOutcome:
+                  progress: Progress | None = None, cover: Path | None = None) -> PrintOutcome:
         """Raises (nothing printed, nothing reported) for: UnsupportedOption, PrinterUnavailable,
         AlreadyInFlight, and the client's ConflictError / OfflineError from print-started. Every later
         problem is reported to the server as print-failed and returned as a FAILED outcome."""
@@ -102,6 +104,8 @@ class PrintPipeline:
         except Exception as exc:
             return self._failed(row, f"Could not download the file: {exc}", progress=progress)
         title = f"{req.job_name} #{row.tag}"  # the tag finds this job in CUPS after a crash
+        if cover is not None:
+            self._print_cover(backend, req, printer, cover)
         try:
             job_id = backend.submit(req, printer, path, title)
         except SubmitError as exc:
@@ -125,6 +129,19 @@ class PrintPipeline:
             return backend.find_job(f"#{row.tag}")
         except PrinterUnavailable:
             return None
+
+    @staticmethod
+    def _print_cover(backend, req: PrintRequest, printer: str, cover: Path) -> None:
+        """A claim ticket / cover sheet (one page, b/w) right before the job, on the same printer. It is
+        not watched or reported: the job is what the shop is paid for."""
+        settings = PrintSettings(copies=1, print_mode=PrintMode.SINGLE, color_mode=ColorMode.BW,
+                                 paper_size=req.settings.paper_size)
+        cover_req = replace(req, num_pages=1, settings=settings, page_ranges="",
+                            original_name=f"cover-{req.code}.pdf")
+        try:
+            backend.submit(cover_req, printer, cover, f"{req.job_name} cover")
+        except Exception as exc:  # a missing cover must not stop the job
+            log.warning("cover sheet for %s not printed: %s", req.code, exc)
 
     def time_allowed(self, sheets: int) -> float:
         """How long a job may take before it is given up: proportional to the sheets it prints."""

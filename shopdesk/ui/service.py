@@ -195,7 +195,15 @@ class CounterService(QObject):
             self.job_progress.emit(fid, stage, words, float(fraction))
 
         def work():
-            return self.pipeline.print_job(job, printer, customer=customer, page_ranges=page_ranges, progress=progress)
+            cover = None
+            if self.settings.print_ticket_first:
+                from ..scanning.tickets import make_ticket_pdf
+
+                cover = make_ticket_pdf(job, self.data_dir / "covers" / f"{job['code']}.pdf",
+                                        customer_name=customer or None, kind="cover",
+                                        shop_name=self._shop.get("name"))
+            return self.pipeline.print_job(job, printer, customer=customer, page_ranges=page_ranges,
+                                           progress=progress, cover=cover)
 
         def failed(exc: BaseException) -> None:
             if isinstance(exc, ConflictError):

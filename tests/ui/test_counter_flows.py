@@ -163,3 +163,23 @@ def test_the_main_thread_only_draws_while_printing(counter, qtbot):
     timer.stop()
     assert all(ok for _f, ok, _t in done)
     assert max(gaps) < 0.25, f"main thread stalled {max(gaps) * 1000:.0f} ms"
+
+
+def test_a_cover_sheet_with_the_qr_code_goes_first_when_asked(counter, qtbot, tmp_path):
+    window, service, shop = counter
+    service.settings.print_ticket_first = True
+    f = shop.upload(pdf_bytes(2), name="notes.pdf", customer_name="Ravi")["files"][0]
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1, timeout=5000)
+    with qtbot.waitSignal(service.job_finished, timeout=30_000) as sig:
+        service.print_job(window.model.job_at(0), "Hot folder", customer="Ravi")
+    assert sig.args[1], sig.args[2]
+    import json
+
+    tickets = sorted((tmp_path / "hot").glob("*.json"), key=lambda p: json.loads(p.read_text())["job_id"])
+    kinds = [json.loads(t.read_text())["file"] for t in tickets]
+    assert len(kinds) == 2 and "cover" in kinds[0] and kinds[1].endswith("notes.pdf")
+    cover = tmp_path / "hot" / kinds[0]
+    import subprocess
+
+    text = subprocess.run(["pdftotext", str(cover), "-"], capture_output=True, text=True).stdout
+    assert f["code"] in text and "Ravi" in text
