@@ -47,51 +47,51 @@ def cmd_serve(args) -> int:
     return 0
 
 
-def cmd_create_shop(args) -> int:
+def _in_transaction(args, work):
+    """Migrates the database, then runs `await work(session)` in one write transaction; returns its result."""
     from .db import Database, migrate
-    from .services.shops import create_shop
 
     settings = _settings(args)
     migrate(settings.effective_database_url)
 
-    async def run() -> int:
+    async def run():
         db = Database(settings.effective_database_url)
         try:
             async with db.write() as s:
-                shop = await create_shop(s, name=args.name, commission_bp=args.commission_bp)
-                return shop.id
+                return await work(s)
         finally:
             await db.dispose()
 
-    shop_id = asyncio.run(run())
+    return asyncio.run(run())
+
+
+def cmd_create_shop(args) -> int:
+    from .services.shops import create_shop
+
+    async def work(s):
+        return (await create_shop(s, name=args.name, commission_bp=args.commission_bp)).id
+
+    shop_id = _in_transaction(args, work)
     print(f"created shop {args.name!r}")
     print(shop_id)
     return 0
 
 
 def cmd_create_user(args) -> int:
-    from .db import Database, migrate
     from .services.users import create_user
 
     if not args.password_stdin:
         print("give the password on standard input with --password-stdin", file=sys.stderr)
         return 2
     password = sys.stdin.readline().rstrip("\r\n")
-    settings = _settings(args)
-    migrate(settings.effective_database_url)
 
-    async def run() -> int:
-        db = Database(settings.effective_database_url)
-        try:
-            async with db.write() as s:
-                user = await create_user(s, username=args.username, password=password, role=args.role,
-                                         shop_id=args.shop, full_name=args.full_name or "")
-                return user.id
-        finally:
-            await db.dispose()
+    async def work(s):
+        user = await create_user(s, username=args.username, password=password, role=args.role,
+                                 shop_id=args.shop, full_name=args.full_name or "")
+        return user.id
 
     try:
-        user_id = asyncio.run(run())
+        user_id = _in_transaction(args, work)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
