@@ -128,9 +128,14 @@ class Outbox:
         return n
 
     def _mark(self, report: Report, state: str, error: str | None = None) -> None:
+        # Not fsynced (synchronous=NORMAL): if a power cut loses this mark, the report is sent again
+        # with the same Idempotency-Key and the server answers as the first time. Only add() must wait
+        # for the disk.
         with self._db_lock:
+            self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("UPDATE reports SET state=?, attempts=attempts+1, last_error=?, sent_at=? WHERE id=?",
                                (state, error, datetime.now(UTC).isoformat() if state == "sent" else None, report.id))
+            self._conn.execute("PRAGMA synchronous=FULL")
 
     def _attempted(self, report: Report, error: str) -> None:
         with self._db_lock:
