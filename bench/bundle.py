@@ -1,0 +1,104 @@
+"""Bundle size and start time of the frozen app (installers/shopdesk.spec), against the same app run
+from source in the same run.
+
+    .venv/bin/python bench/bundle.py [--bundle DIR] [--runs N]
+
+Builds the bundle into a temp dir (timed) unless --bundle names an existing one (dist/shopdesk). Prints
+the build time, the bundle's size with its largest parts, and for each start case the median and p95
+wall time, frozen and from source, and their ratio:
+  --version           process start and the command line (no Qt, no server)
+  --self-test         every check: a window offscreen, QR, embedded server, keyring, CUPS
+  --demo --screenshot the real app: embedded server, demo shop, window, queue loaded, screenshot saved
+
+Last run (2 cores, Debian 12, PySide6 6.12, PyInstaller 6.22; 5 runs, screenshot 2):
+  build 103 s (78 s without --clean's cache wipe); bundle 528 MB in 710 files — PySide6 156 MB,
+  opencv_python_headless.libs 81 MB, cv2 70 MB, numpy.libs 27 MB, libpython 22 MB
+  start case            frozen median / p95     source median / p95    frozen/source
+  --version               0.47 s / 0.62 s         0.27 s / 0.29 s         1.73x
+  --self-test             6.89 s / 7.65 s         5.92 s / 7.56 s         1.16x
+  --demo --screenshot    23.50 s / 23.98 s       21.13 s / 22.95 s        1.11x
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _util import pct  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def build(out: Path) -> tuple[Path, float]:
+    t0 = time.monotonic()
+    subprocess.run([sys.executable, "-m", "PyInstaller", "--noconfirm", "--clean", "--log-level", "WARN",
+                    "--distpath", str(out / "dist"), "--workpath", str(out / "work"),
+                    str(ROOT / "installers" / "shopdesk.spec")], check=True, cwd=out)
+    return out / "dist" / "shopdesk", time.monotonic() - t0
+
+
+def tree_size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def timed(cmd: list[str], env: dict, runs: int) -> list[float]:
+    times = []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory(prefix="shopdesk-bench-") as home:
+            run_env = {**env, "HOME": home, "SHOPDESK_LOG_DIR": f"{home}/logs", "SHOPDESK_CONFIG_DIR": f"{home}/cfg",
+                       "SHOPDESK_APP_DATA_DIR": f"{home}/data"}
+            args = [a.replace("{home}", home) for a in cmd]
+            t0 = time.perf_counter()
+            proc = subprocess.run(args, env=run_env, capture_output=True, text=True, timeout=300)
+            times.append(time.perf_counter() - t0)
+            if proc.returncode != 0:
+                raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return times
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bundle", type=Path, help="an existing one-folder bundle (skip the build)")
+    ap.add_argument("--runs", type=int, default=5, help="runs per start case (the screenshot case: half)")
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="shopdesk-bundle-bench-"))
+    try:
+        if args.bundle:
+            bundle, build_s = args.bundle.resolve(), None
+        else:
+            bundle, build_s = build(tmp)
+        exe = bundle / "shopdesk"
+        source = [str(Path(sys.executable).with_name("shopdesk"))]
+        if build_s is not None:
+            print(f"build (pyinstaller --clean, {os.cpu_count()} cores): {build_s:.0f} s")
+        total = tree_size(bundle)
+        print(f"bundle size: {total / 2**20:.0f} MB in {sum(1 for p in bundle.rglob('*') if p.is_file())} files")
+        parts = sorted(((tree_size(p), p.name) for p in (bundle / "_internal").iterdir() if not p.is_symlink()),
+                       reverse=True)[:8]
+        print("  largest: " + ", ".join(f"{name} {size / 2**20:.0f} MB" for size, name in parts))
+        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+        cases = [("--version", ["--version"], args.runs),
+                 ("--self-test", ["--self-test"], args.runs),
+                 ("--demo --screenshot", ["--demo", "--screenshot", "{home}/shot.png"], max(2, args.runs // 2))]
+        print(f"{'start case':<22}{'frozen median':>14}{'p95':>8}{'source median':>15}{'p95':>8}{'frozen/source':>15}")
+        for label, extra, runs in cases:
+            frozen = timed([str(exe), *extra], env, runs)
+            src = timed([*source, *extra], env, runs)
+            fm, sm = statistics.median(frozen), statistics.median(src)
+            print(f"{label:<22}{fm:>12.2f} s{pct(frozen, 95):>6.2f} s{sm:>13.2f} s{pct(src, 95):>6.2f} s{fm / sm:>14.2f}x")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
