@@ -147,9 +147,13 @@ def check_keyring() -> str:
     from shopdesk.client.credentials import Credentials
 
     creds = Credentials()
+    name = creds.backend_name()
+    if creds._secure:  # noqa: SLF001 — a secure store, not merely one the user named
+        return name
     if creds.available:
-        return f"{creds.backend_name()}"
-    raise CheckFailed(f"no secure keyring ({creds.backend_name()}): logins are kept only until shopdesk closes "
+        raise CheckFailed(f"{name} was chosen by name (PYTHON_KEYRING_BACKEND or keyringrc.cfg) but is not a "
+                          "secure store: logins are kept in it as they are")
+    raise CheckFailed(f"no secure keyring ({name}): logins are kept only until shopdesk closes "
                       "— install and unlock GNOME Keyring or KWallet")
 
 
