@@ -11,7 +11,7 @@ wall time, frozen and from source, and their ratio:
   --demo --screenshot the real app: embedded server, demo shop, window, queue loaded, screenshot saved
 
 Last run (2 cores, Debian 12, PySide6 6.12, PyInstaller 6.22; 5 runs, screenshot 2):
-  build 103 s (78 s without --clean's cache wipe); bundle 528 MB in 710 files — PySide6 156 MB,
+  build 78–103 s (--clean; the machine's other load decides); bundle 528 MB in 710 files — PySide6 156 MB,
   opencv_python_headless.libs 81 MB, cv2 70 MB, numpy.libs 27 MB, libpython 22 MB
   start case            frozen median / p95     source median / p95    frozen/source
   --version               0.47 s / 0.62 s         0.27 s / 0.29 s         1.73x

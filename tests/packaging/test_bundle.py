@@ -31,6 +31,7 @@ except ImportError:
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("bundle")
+    before = [(ROOT / d).exists() for d in ("build", "dist")]
     t0 = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "PyInstaller", "--noconfirm", "--distpath", str(out / "dist"),
                            "--workpath", str(out / "work"), str(ROOT / "installers" / "shopdesk.spec")],
@@ -39,7 +40,7 @@ def bundle(tmp_path_factory) -> Path:
     print(f"bundle built in {time.monotonic() - t0:.0f} s")
     exe = out / "dist" / "shopdesk" / "shopdesk"
     assert exe.is_file() and os.access(exe, os.X_OK)
-    assert not (ROOT / "build").exists() and not (ROOT / "dist").exists()
+    assert [(ROOT / d).exists() for d in ("build", "dist")] == before  # nothing written into the repo
     return exe.parent
 
 
