@@ -1,11 +1,13 @@
-"""Rate limits kept in the database, so every server process counts against the same numbers:
-a fixed one-minute window per bucket, incremented with one upsert."""
+"""Rate limits kept in the database, so every server process counts against the same numbers.
+A sliding window approximated from two fixed one-minute windows (this minute's count plus last
+minute's, weighted by how much of it still lies within the last 60 s), so a burst cannot double its
+allowance by straddling a minute boundary."""
 
 from __future__ import annotations
 
 import time
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -14,12 +16,13 @@ from .errors import RateLimited
 from .models import RateCounter
 
 
-async def hit(db: Database, bucket: str, limit: int, what: str) -> None:
+async def hit(db: Database, bucket: str, limit: int, what: str, now: float | None = None) -> None:
     """Counts one request in `bucket`; raises RateLimited (429 + Retry-After) past `limit` per minute."""
     if limit <= 0:
         return
-    now = time.time()
+    now = time.time() if now is None else now
     window = int(now // 60)
+    elapsed = (now % 60) / 60  # fraction of this minute already gone
     insert = sqlite_insert if db.is_sqlite else pg_insert
     stmt = insert(RateCounter).values(bucket=bucket[:120], window=window, count=1)
     stmt = stmt.on_conflict_do_update(
@@ -28,8 +31,14 @@ async def hit(db: Database, bucket: str, limit: int, what: str) -> None:
     ).returning(RateCounter.count)
     async with db.write() as s:
         count = (await s.execute(stmt)).scalar_one()
-    if count > limit:
-        retry_after = int((window + 1) * 60 - now) + 1
+        previous = (await s.execute(select(RateCounter.count).where(
+            RateCounter.bucket == bucket[:120], RateCounter.window == window - 1))).scalar() or 0
+    if count + previous * (1 - elapsed) > limit:
+        if count > limit or previous == 0:
+            retry_after = 60 * (1 - elapsed)  # only the next minute helps
+        else:  # last minute's share must decay until the total fits
+            retry_after = 60 * max(0.0, (1 - (limit - count) / previous) - elapsed)
+        retry_after = int(retry_after) + 1
         raise RateLimited(f"Too many {what}: at most {limit} per minute. Try again in {retry_after} s.",
                           retry_after)
 

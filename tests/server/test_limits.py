@@ -43,3 +43,31 @@ def test_login_limit_is_per_ip(tmp_path):
         assert codes == [401, 401, 401, 429]
     finally:
         server.stop()
+
+
+def test_a_burst_straddling_a_minute_boundary_does_not_double_its_allowance(tmp_path):
+    import asyncio
+
+    from shopdesk.server import ratelimit
+    from shopdesk.server.db import Database, migrate
+    from shopdesk.server.errors import RateLimited
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'rl.db'}"
+    migrate(url)
+
+    async def go():
+        db = Database(url)
+        try:
+            minute = 29_000_000 * 60
+            for t in (minute - 0.3, minute - 0.2, minute - 0.1):  # 3 at the end of one minute
+                await ratelimit.hit(db, "login:1.2.3.4", 3, "logins", now=t)
+            try:
+                await ratelimit.hit(db, "login:1.2.3.4", 3, "logins", now=minute + 0.1)  # and 1 just after
+            except RateLimited as exc:
+                return exc.retry_after
+            return None
+        finally:
+            await db.dispose()
+
+    retry_after = asyncio.run(go())
+    assert retry_after is not None and 1 <= retry_after <= 61
