@@ -21,12 +21,19 @@ class ScrubSecrets(logging.Filter):
         return True
 
 
+class ScrubbingFormatter(logging.Formatter):
+    """Scrubs the whole formatted record, tracebacks included (an exception's text can carry a token)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return _SECRET.sub(lambda m: m.group(1) + "[hidden]", super().format(record))
+
+
 def setup_logging(debug: bool = False, *, to_file: bool = True) -> None:
     root = logging.getLogger()
     if getattr(root, "_shopdesk_configured", False):
         return
     root.setLevel(logging.DEBUG if debug else logging.INFO)
-    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    fmt = ScrubbingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     scrub = ScrubSecrets()
     stderr = logging.StreamHandler()
     stderr.setFormatter(fmt)

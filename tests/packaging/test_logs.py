@@ -78,3 +78,19 @@ def test_app_start_writes_its_log_without_passwords_or_tokens(tmp_path):
     for line in text.splitlines():
         if "Bearer " in line:
             assert "Bearer [hidden]" in line, line
+
+
+def test_a_traceback_carrying_a_token_is_scrubbed_too(tmp_path):
+    import logging
+
+    from shopdesk.logs import ScrubbingFormatter
+
+    record = None
+    try:
+        raise RuntimeError("server said: Authorization: Bearer leakysecrettoken123")
+    except RuntimeError:
+        import sys
+
+        record = logging.LogRecord("t", logging.ERROR, __file__, 1, "request failed", None, sys.exc_info())
+    text = ScrubbingFormatter("%(message)s").format(record)
+    assert "leakysecrettoken123" not in text and "Bearer [hidden]" in text
