@@ -107,6 +107,10 @@ def run(args) -> int:
     import os
 
     os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia*=false")  # audio back-end chatter, not ours
+    headless = (sys.platform.startswith("linux") and not os.environ.get("DISPLAY")
+                and not os.environ.get("WAYLAND_DISPLAY") and not os.environ.get("QT_QPA_PLATFORM"))
+    if headless:  # a server or a fresh machine: run everything, just without a visible window
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("shopdesk")
     app.setOrganizationName("shopdesk")
@@ -136,6 +140,17 @@ def run(args) -> int:
     service.window = window
     window.show()
     service.start()
+    if headless and not args.screenshot:
+        print(f"shopdesk: no display found, so the window runs offscreen (start it under a desktop or "
+              f"xvfb-run to see it). Server: {client.base_url} (API docs: {client.base_url}/docs). "
+              "Ctrl+C stops.", flush=True)
+    import signal
+
+    signal.signal(signal.SIGINT, lambda *_: app.quit())
+    signal.signal(signal.SIGTERM, lambda *_: app.quit())
+    wake = QTimer(interval=300)  # lets Python notice Ctrl+C while Qt's loop runs
+    wake.timeout.connect(lambda: None)
+    wake.start()
     code = 0
     if args.screenshot:
         code = _screenshot_when_loaded(app, window, Path(args.screenshot))
