@@ -41,7 +41,6 @@ def main() -> int:
     window.resize(1366, 768)
     window.show()
     service.start()
-    shots: list[tuple[str, object]] = []
 
     def grab(name, widget):
         path = args.out / f"{name}.png"
