@@ -115,8 +115,10 @@ class JobPanel(QFrame):
             self.preview.setPixmap(QPixmap())
             self.preview.setText(message or "No preview")
             return
-        pm = QPixmap.fromImage(image).scaled(self.preview.size(), Qt.AspectRatioMode.KeepAspectRatio,
+        ratio = self.preview.devicePixelRatioF()  # sharp on high-DPI screens
+        pm = QPixmap.fromImage(image).scaled(self.preview.size() * ratio, Qt.AspectRatioMode.KeepAspectRatio,
                                              Qt.TransformationMode.SmoothTransformation)
+        pm.setDevicePixelRatio(ratio)
         self.preview.setPixmap(pm)
 
     def show_progress(self, stage: str, detail: str = "", fraction: float | None = None) -> None:

@@ -284,9 +284,12 @@ class CounterService(QObject):
         fid = job["file_id"]
         self._preview_for = fid
 
+        screen = QGuiApplication.primaryScreen()
+        width = int(480 * (screen.devicePixelRatio() if screen else 1.0))  # sharp on high-DPI screens
+
         def work():
             path = self.cache.fetch(fid, job["sha256"])
-            return render_first_page(path, job["content_type"])
+            return render_first_page(path, job["content_type"], width)
 
         def done(image) -> None:
             self.preview_ready.emit(fid, image, "")
