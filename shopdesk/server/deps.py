@@ -22,7 +22,6 @@ def get_ctx(request: Request) -> ServerContext:
 
 Ctx = Annotated[ServerContext, Depends(get_ctx)]
 
-ROLES = ("customer", "staff", "owner", "admin")
 SHOP_ROLES = ("staff", "owner")
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QItemSelectionModel, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelectionModel, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QIcon, QImage, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from .dialogs import CancelDialog, ask_did_it_print
-from .queue_model import COL, JOB_ROLE, ORDER_ROLE, QueueFilter, QueueModel, money
+from .queue_model import COL, JOB_ROLE, ORDER_ROLE, QueueFilter, QueueModel, job_facts, money
 
 log = logging.getLogger("shopdesk.ui")
 
@@ -97,15 +97,8 @@ class JobPanel(QFrame):
                            f"{_esc(order.get('customer_name') or 'Walk-in')}<br>{_esc(job['original_name'])}")
         lines = [f"{job['num_pages']} page(s) × {job['copies']} copies, {sides}, {colour}, {job['paper_size']}",
                  f"Cost <b>{money(job['cost'])}</b> (order {money(order.get('total_cost', job['cost']))})"]
-        if order.get("phone"):
-            lines.append(f"Phone {_esc(order['phone'])}")
-        if job.get("comment"):
-            lines.append(f"Note: <i>{_esc(job['comment'])}</i>")
-        if job.get("last_failure"):
-            lines.append(f"<span style='color:#b00020'>Last attempt failed: {_esc(job['last_failure'])}</span>")
-        if job["status"] == "printing":
-            lines.append(f"<b>Printing at {_esc(job.get('counter') or 'another counter')}</b>"
-                         + (f" on {_esc(job['printer'])}" if job.get("printer") else ""))
+        style = {"note": "<i>{}</i>", "failure": "<span style='color:#b00020'>{}</span>", "printing": "<b>{}</b>"}
+        lines += [style.get(kind, "{}").format(_esc(text)) for kind, text in job_facts(order, job)]
         self.details.setText("<br>".join(lines))
         self.print_btn.setEnabled(job["status"] == "uploaded")
         self.cancel_btn.setEnabled(job["status"] == "uploaded")
@@ -138,8 +131,6 @@ def _esc(text: str) -> str:
 
 
 class MainWindow(QMainWindow):
-    code_entered = Signal(str)
-
     def __init__(self, service, parent=None):
         super().__init__(parent)
         self.service = service

@@ -42,6 +42,22 @@ def waited(created: str | None, now: datetime | None = None) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
+def job_facts(order: dict, job: dict) -> list[tuple[str, str]]:
+    """What the shopkeeper should know beyond the settings, as (kind, plain text): one list for the
+    queue's tooltip and the job panel."""
+    facts = []
+    if order.get("phone"):
+        facts.append(("phone", f"Phone: {order['phone']}"))
+    if job.get("comment"):
+        facts.append(("note", f"Note: {job['comment']}"))
+    if job.get("last_failure"):
+        facts.append(("failure", f"Last attempt failed: {job['last_failure']}"))
+    if job["status"] == "printing":
+        facts.append(("printing", f"Printing at {job.get('counter') or 'another counter'}"
+                                  + (f" on {job['printer']}" if job.get("printer") else "")))
+    return facts
+
+
 class QueueModel(QAbstractTableModel):
     """Rows are (order, job) pairs in queue order. `set_orders()` merges a new queue into the rows."""
 
@@ -82,9 +98,6 @@ class QueueModel(QAbstractTableModel):
                 return i
         return None
 
-    def jobs(self) -> list[dict]:
-        return [j for _o, j in self._rows]
-
     def data(self, index: QModelIndex | QPersistentModelIndex, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
             return None
@@ -103,16 +116,8 @@ class QueueModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole and col in _NUMERIC:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole:
-            bits = [f"{job['original_name']} — code {job['code']}"]
-            if order.get("phone"):
-                bits.append(f"Phone: {order['phone']}")
-            if job.get("comment"):
-                bits.append(f"Note: {job['comment']}")
-            if job.get("last_failure"):
-                bits.append(f"Last attempt failed: {job['last_failure']}")
-            if job["status"] == "printing" and job.get("counter"):
-                bits.append(f"Printing at {job['counter']}" + (f" on {job['printer']}" if job.get("printer") else ""))
-            return "\n".join(bits)
+            return "\n".join([f"{job['original_name']} — code {job['code']}"]
+                             + [text for _kind, text in job_facts(order, job)])
         if role == Qt.ItemDataRole.BackgroundRole:
             if job["status"] == "printing":
                 return QBrush(QColor("#fff4d6"))

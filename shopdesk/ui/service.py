@@ -74,7 +74,6 @@ class CounterService(QObject):
         self._heartbeat.timeout.connect(self.send_heartbeat)
         self._printer_timer = QTimer(self, interval=10_000)
         self._printer_timer.timeout.connect(self.refresh_printers)
-        self._preview_for: int | None = None
 
     # --- life --------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -282,7 +281,6 @@ class CounterService(QObject):
     # --- previews ----------------------------------------------------------------------------------
     def request_preview(self, job: dict) -> None:
         fid = job["file_id"]
-        self._preview_for = fid
 
         screen = QGuiApplication.primaryScreen()
         width = int(480 * (screen.devicePixelRatio() if screen else 1.0))  # sharp on high-DPI screens

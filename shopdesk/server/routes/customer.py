@@ -24,7 +24,15 @@ from ..services.files import discard_unused
 from ..services.orders import PricedFile, create_order
 from ..services.shops import price_table
 from ..services.views import iso
-from ..uploads import NOT_COUNTABLE, ReceivedForm, Unreadable, count_pages, read_multipart, sniff_type
+from ..uploads import (
+    FILE_FIELDS,
+    NOT_COUNTABLE,
+    ReceivedForm,
+    Unreadable,
+    count_pages,
+    read_multipart,
+    sniff_type,
+)
 
 router = APIRouter(tags=["customer"])
 
@@ -61,7 +69,7 @@ async def _price(form: ReceivedForm, settings: PrintSettings, prices: PriceTable
     """Type from content, page count, cost for every file; all problems reported together."""
     problems: list[str] = []
     out: list[PricedFile] = []
-    files = [f for f in form.files if f.field in ("file", "files", "files[]")]
+    files = [f for f in form.files if f.field in FILE_FIELDS]
     if not files:
         raise BadRequest("no file was sent: add one or more files as files[] (or file)")
     for f in files:
