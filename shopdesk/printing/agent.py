@@ -17,12 +17,13 @@ import threading
 import time
 from pathlib import Path
 
-from ..client.api import ShopClient
+from ..client.api import ShopClient, is_transient
 from ..client.credentials import Credentials
 from ..client.downloads import DownloadCache
 from ..client.errors import ApiError, ConflictError, OfflineError, UnauthorizedError
 from ..client.outbox import Outbox
 from ..client.reporter import ClientReporter
+from ..client.retry import Backoff
 from ..settings import data_dir
 from .backends import CupsBackend, HotFolderBackend, PrinterSet, PrinterUnavailable
 from .inflight import AlreadyInFlight, InFlight
@@ -41,8 +42,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--counter", default=f"agent@{socket.gethostname()}", help="name shown to other counters")
     p.add_argument("--data-dir", help="outbox, cache and in-flight jobs (default: the user data dir)")
     p.add_argument("--hot-folder", help="folder of the 'Hot folder' printer")
+    p.add_argument("--stuck-limit", type=float, default=30.0, metavar="SECONDS",
+                   help="give a job up (cancel it in CUPS, report it failed) after its printer has been stopped "
+                        "this long (default 30)")
     p.add_argument("--debug", action="store_true")
     return p
+
+
+class Interrupted(BaseException):
+    """Raised by the stop signal's handler while the agent only waits for the queue to change."""
 
 
 class Agent:
@@ -51,7 +59,7 @@ class Agent:
         base = Path(args.data_dir) if args.data_dir else data_dir() / f"agent-{args.username}"
         base.mkdir(parents=True, exist_ok=True)
         self.client = ShopClient(args.server)
-        self.client.login(args.username, password)
+        self.password = password
         self.outbox = Outbox(base / "outbox.db", self.client)
         self.cache = DownloadCache(base / "cache", self.client)
         backends = []
@@ -63,8 +71,31 @@ class Agent:
         self.printers = PrinterSet(backends)
         self.inflight = InFlight(base / "inflight.db")
         self.pipeline = PrintPipeline(ClientReporter(self.client, self.outbox, self.cache, args.counter),
-                                      self.printers, self.inflight, counter=args.counter)
+                                      self.printers, self.inflight, counter=args.counter,
+                                      stuck_limit=args.stuck_limit)
         self.stop = threading.Event()
+        self.idle = False  # in the long-poll for queue changes: a stop signal may interrupt it at once
+
+    def request_stop(self, *_signal) -> None:
+        self.stop.set()
+        if self.idle:
+            self.idle = False
+            raise Interrupted
+
+    def connect(self) -> bool:
+        """Logs in; while the server cannot be reached (it is restarting, the network is down) keeps
+        trying, as a service should, unless --once. Wrong credentials raise UnauthorizedError."""
+        backoff = Backoff(cap=15.0)
+        while True:
+            try:
+                self.client.login(self.args.username, self.password)
+                return True
+            except ApiError as exc:
+                if not is_transient(exc) or self.args.once:
+                    raise
+                log.warning("login: %s; trying again", exc)
+                if self.stop.wait(backoff.next_delay()):
+                    return False
 
     def say(self, line: str) -> None:
         print(line, flush=True)
@@ -73,19 +104,32 @@ class Agent:
         orders, _etag = self.client.queue()
         return [(o, j) for o in orders for j in o["files"] if j["status"] == "uploaded"]
 
-    def handle(self, order: dict, job: dict) -> None:
+    def handle(self, order: dict, job: dict) -> bool:
+        """Prints one job; False when it was left for later for a reason of this counter's own (its
+        printer, the network) rather than because the job moved on."""
         code = job["code"]
         try:
             outcome = self.pipeline.print_job(job, self.args.printer, customer=order.get("customer_name", ""))
             self.say(outcome.line())
         except ConflictError as exc:
             self.say(f"{code} skipped: {exc}")
-        except (UnsupportedOption, PrinterUnavailable, AlreadyInFlight) as exc:
+        except UnsupportedOption as exc:
+            self.say(f"{code} not-printed: {exc}")  # another printer's job: waiting will not change that
+        except (PrinterUnavailable, AlreadyInFlight) as exc:
             self.say(f"{code} not-printed: {exc}")
+            return False
         except OfflineError as exc:
             self.say(f"{code} not-started: {exc}")
+            return False
+        return True
 
     def run(self) -> int:
+        try:
+            if not self.connect():
+                return 0
+        except ApiError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         self.outbox.start()
         for outcome in self.pipeline.resume():
             self.say(outcome.line())
@@ -100,9 +144,16 @@ class Agent:
                 last_beat = time.monotonic()
             try:
                 jobs = self.waiting_jobs()
-            except UnauthorizedError as exc:
-                self.say(f"error: {exc}")
-                return 2
+            except UnauthorizedError as exc:  # the token expired or was revoked: log in again
+                log.warning("queue: %s; logging in again", exc)
+                try:
+                    if not self.connect():
+                        break
+                except ApiError as again:
+                    print(f"error: {again}", file=sys.stderr)
+                    return 2
+                self.outbox.wake()
+                continue
             except ApiError as exc:
                 log.warning("queue: %s", exc)
                 if self.args.once:
@@ -110,16 +161,23 @@ class Agent:
                     return 2
                 self.stop.wait(5)
                 continue
+            left = 0
             for order, job in jobs:
                 if self.stop.is_set():
                     break
-                self.handle(order, job)
+                left += not self.handle(order, job)
             if self.args.once:
                 break
-            try:  # wait for the queue to change
-                _orders, etag = self.client.queue(etag, wait=25)
+            try:  # wait for the queue to change; not long when jobs wait for this printer or the network
+                self.idle = not self.stop.is_set()
+                if self.idle:
+                    _orders, etag = self.client.queue(etag, wait=5 if left else 25)
+            except Interrupted:
+                break
             except ApiError:
                 self.stop.wait(2)
+            finally:
+                self.idle = False
         if not self.outbox.wait_until_empty(30):
             self.say(f"warning: {self.outbox.state()['pending']} report(s) not yet delivered; "
                      "they are kept and sent on the next start")
@@ -139,16 +197,9 @@ def main(argv: list[str] | None = None) -> int:
         print("error: no password: set SHOPDESK_PASSWORD, or save it in the keyring by logging in once in the "
               "counter app with 'Remember the password'", file=sys.stderr)
         return 2
-    try:
-        agent = Agent(args, password)
-    except UnauthorizedError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except ApiError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    signal.signal(signal.SIGTERM, lambda *_: agent.stop.set())
-    signal.signal(signal.SIGINT, lambda *_: agent.stop.set())
+    agent = Agent(args, password)
+    signal.signal(signal.SIGTERM, agent.request_stop)
+    signal.signal(signal.SIGINT, agent.request_stop)
     return agent.run()
 
 

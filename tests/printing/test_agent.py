@@ -38,3 +38,41 @@ def test_agent_once_prints_every_waiting_job_and_exits_0(shop, cupsd, tmp_path):
 def test_agent_with_a_wrong_password_says_so_and_exits_2(shop, cupsd, tmp_path):
     r = _agent(shop, cupsd, tmp_path, password="not-the-password")
     assert r.returncode == 2 and "Wrong username or password" in r.stderr
+
+
+def test_agent_waits_for_an_unreachable_server_prints_and_stops_at_once_on_sigterm(shop, cupsd, tmp_path):
+    """A back-room agent started while the network is down keeps trying instead of exiting; once in,
+    it prints; SIGTERM while it waits for the queue to change stops it at once (not after the 25 s
+    long-poll)."""
+    import signal
+    import time
+
+    from tests.helpers.proxy import FaultProxy
+
+    proxy = FaultProxy(shop.server.port).start()
+    proxy.refuse(4)  # every connection reset for the first 4 s: the login cannot get through
+    out = tmp_path / "agent.out"
+    env = {**os.environ, **cupsd.env, "SHOPDESK_PASSWORD": shop.staff[1]}
+    with open(out, "wb") as stdout:
+        proc = subprocess.Popen([sys.executable, "-m", "shopdesk.cli", "agent", "--server", proxy.url,
+                                 "--username", shop.staff[0], "--printer", "Front",
+                                 "--data-dir", str(tmp_path / "agent")],
+                                stdout=stdout, stderr=subprocess.PIPE, env=env)
+    try:
+        job = shop.upload(pdf_bytes(1), name="late.pdf")["files"][0]
+        deadline = time.monotonic() + 60
+        while f"{job['code']} printed" not in out.read_text() and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.stderr.read().decode()
+            time.sleep(0.2)
+        assert f"{job['code']} printed 'Front'" in out.read_text()
+        assert proxy.counts["refused"] >= 1  # it did try while refused, and did not give up
+        time.sleep(1.5)  # now idle in the long-poll
+        t = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+        assert time.monotonic() - t < 5
+        assert shop.get(f"/file/{job['code']}").json()["status"] == "downloaded"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proxy.close()
