@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from .dialogs import CancelDialog, ask_did_it_print
-from .queue_model import COL, JOB_ROLE, ORDER_ROLE, QueueFilter, QueueModel, job_facts, money
+from .queue_model import COL, QueueFilter, QueueModel, job_facts, money
 
 log = logging.getLogger("shopdesk.ui")
 
@@ -408,11 +408,11 @@ class MainWindow(QMainWindow):
 
     def selected_job(self) -> dict | None:
         rows = self.table.selectionModel().selectedRows()
-        return self.proxy.data(rows[0], JOB_ROLE) if rows else None
+        return self.proxy.job(rows[0]) if rows else None
 
     def selected_order(self) -> dict | None:
         rows = self.table.selectionModel().selectedRows()
-        return self.proxy.data(rows[0], ORDER_ROLE) if rows else None
+        return self.proxy.order(rows[0]) if rows else None
 
     def on_selection(self) -> None:
         job, order = self.selected_job(), self.selected_order()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from decimal import Decimal
 
 import pytest
@@ -63,6 +64,92 @@ def test_filter_by_text_and_status(qtbot, shop):
     proxy.set_text("")
     proxy.set_status("printing")
     assert proxy.rowCount() == 1 and proxy.data(proxy.index(0, COL["File"])) == "invoice.pdf"
+
+
+def _many(order: dict, n: int) -> list[dict]:
+    """n one-file orders made from a real one (ids and codes made unique)."""
+    orders = []
+    for k in range(n):
+        job = dict(order["files"][0], file_id=10_000 + k, code=f"Q{k:05d}", original_name=f"doc-{k}.pdf")
+        orders.append(dict(order, order_id=20_000 + k, first_file_id=job["file_id"], files=[job]))
+    return orders
+
+
+def test_a_refresh_signals_only_the_cells_that_changed(qtbot, shop):
+    a = shop.upload(pdf_bytes(1), name="a.pdf", customer_name="Asha")
+    b = shop.upload(pdf_bytes(1), name="b.pdf", customer_name="Bala")
+    shop.upload(pdf_bytes(1), name="c.pdf", customer_name="Chitra")
+    model = QueueModel()
+    model.set_orders(_queue(shop))
+    changed, moved = [], []
+    model.dataChanged.connect(lambda tl, br, roles=(): changed.append((tl.row(), tl.column(), br.row(), br.column())))
+    for sig in (model.rowsInserted, model.rowsRemoved, model.modelReset, model.layoutChanged):
+        sig.connect(lambda *args: moved.append(args))
+    model.set_orders(_queue(shop))  # the same queue again: nothing to say
+    assert changed == [] and moved == []
+    shop.post(f"/queue/{b['files'][0]['file_id']}/print-started", json={"counter": "Counter 2"})
+    model.set_orders(_queue(shop))
+    assert moved == []
+    # each change names one cell of the middle row: the view repaints that row, not the whole table
+    assert changed and all(top == bottom == 1 and left == right for top, left, bottom, right in changed)
+    assert model.data(model.index(1, COL["Status"])) == "Printing"
+    assert model.data(model.index(0, COL["Code"])) == a["files"][0]["code"]
+
+
+def test_selection_and_scroll_survive_a_refresh_of_a_long_queue(qtbot, shop):
+    shop.upload(pdf_bytes(1), name="a.pdf")
+    orders = _many(_queue(shop)[0], 300)
+    model = QueueModel()
+    proxy = QueueFilter()
+    proxy.setSourceModel(model)
+    view = QTableView()
+    qtbot.addWidget(view)
+    view.setModel(proxy)
+    view.resize(600, 300)
+    view.show()
+    model.set_orders(orders)
+    view.selectRow(150)
+    view.scrollTo(proxy.index(150, 0))
+    qtbot.wait(10)
+    scrolled = view.verticalScrollBar().value()
+    assert scrolled > 0
+    orders[150]["files"][0] = dict(orders[150]["files"][0], status="printing", counter="Counter 2")
+    orders[200]["files"][0] = dict(orders[200]["files"][0], last_failure="Out of paper")
+    model.set_orders(orders + _many(orders[0], 301)[300:])  # one changed above, one below, one new at the end
+    qtbot.wait(10)
+    assert view.verticalScrollBar().value() == scrolled
+    selected = view.selectionModel().selectedRows()
+    assert len(selected) == 1 and proxy.job(selected[0])["code"] == "Q00150"
+    assert proxy.data(proxy.index(150, COL["Status"])) == "Printing"
+
+
+def test_painting_the_queue_runs_no_python(qtbot, shop):
+    """The table's cells are served by Qt: a repaint of the queue (the commonest main-thread work while
+    jobs come and go) does not call back into Python once per cell and role, as a Python data() did."""
+    shop.upload(pdf_bytes(1), name="a.pdf", customer_name="Asha")
+    model = QueueModel()
+    proxy = QueueFilter()
+    proxy.setSourceModel(model)
+    view = QTableView()
+    qtbot.addWidget(view)
+    view.setModel(proxy)
+    view.resize(900, 600)
+    view.show()
+    model.set_orders(_many(_queue(shop)[0], 100))
+    qtbot.wait(10)
+    view.viewport().repaint()  # PySide makes some enum types on first use
+    calls = []
+
+    def profile(frame, event, arg):
+        if event == "call":
+            calls.append(f"{frame.f_code.co_filename}:{frame.f_code.co_name}")
+
+    sys.setprofile(profile)
+    try:
+        view.viewport().repaint()
+    finally:
+        sys.setprofile(None)
+    assert calls == []
 
 
 @pytest.mark.parametrize("minutes,text", [(0, "just now"), (5, "5 min"), (135, "2 h 15 min")])
