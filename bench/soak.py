@@ -90,9 +90,11 @@ class Agent:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.out = self.dir / "stdout.txt"
         self.proc: subprocess.Popen | None = None
+        self.terminating = False
         self.crashes: list[str] = []  # exits nobody asked for
 
     def start(self) -> None:
+        self.terminating = False
         guard = ["setpriv", "--pdeathsig", "KILL", "--"] if shutil.which("setpriv") else []
         env = {**os.environ, "CUPS_SERVER": self.soak.cupsd.server, "SHOPDESK_PASSWORD": self.password}
         with open(self.out, "ab") as out, open(self.dir / "stderr.txt", "ab") as err:
@@ -110,9 +112,14 @@ class Agent:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(10)
 
+    def terminate(self) -> None:
+        if self.alive() and not self.terminating:
+            self.terminating = True  # once: a second SIGTERM during interpreter exit kills it with -15
+            self.proc.send_signal(signal.SIGTERM)
+
     def stop(self, timeout: float = 45) -> int | None:
         if self.alive():
-            self.proc.send_signal(signal.SIGTERM)
+            self.terminate()
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
@@ -268,9 +275,15 @@ class Soak:
 
     # --- faults ------------------------------------------------------------------------------------
     def _restore_printer(self, name: str) -> None:
-        self.cupsd.lpadmin("-p", name, "-v", self.device(name))
-        self.cupsd.enable(name)
-        self.cupsd._run("cupsaccept", name)
+        for attempt in range(5):  # lpadmin fails now and then while cupsd is busy with that printer
+            try:
+                self.cupsd.lpadmin("-p", name, "-v", self.device(name))
+                self.cupsd.enable(name)
+                self.cupsd._run("cupsaccept", name)
+                return
+            except subprocess.CalledProcessError as exc:
+                self.log(f"restoring {name} (try {attempt + 1}): {(exc.stderr or '').strip()}")
+                time.sleep(0.5)
 
     def fault(self) -> None:
         kind = self.rng.choice(["server-kill", "server-kill", "drop", "drop", "stall", "refuse", "printer-dead",
@@ -493,8 +506,7 @@ class Soak:
             self.heal()
             drained = self.drain()
             for a in self.agents:  # all at once: each finishes its job and delivers its reports
-                if a.alive():
-                    a.proc.send_signal(signal.SIGTERM)
+                a.terminate()
             for a in self.agents:
                 code = a.stop()
                 if code not in (0, None):

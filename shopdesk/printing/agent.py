@@ -97,6 +97,16 @@ class Agent:
                 if self.stop.wait(backoff.next_delay()):
                     return False
 
+    def await_change(self, etag: str | None, wait: int) -> str | None:
+        """The long-poll: the only place a stop signal may cut short (nothing is being printed)."""
+        self.idle = True
+        try:
+            if self.stop.is_set():
+                return etag
+            return self.client.queue(etag, wait=wait)[1]
+        finally:
+            self.idle = False
+
     def say(self, line: str) -> None:
         print(line, flush=True)
 
@@ -169,15 +179,11 @@ class Agent:
             if self.args.once:
                 break
             try:  # wait for the queue to change; not long when jobs wait for this printer or the network
-                self.idle = not self.stop.is_set()
-                if self.idle:
-                    _orders, etag = self.client.queue(etag, wait=5 if left else 25)
+                etag = self.await_change(etag, 5 if left else 25)
             except Interrupted:
                 break
             except ApiError:
                 self.stop.wait(2)
-            finally:
-                self.idle = False
         if not self.outbox.wait_until_empty(30):
             self.say(f"warning: {self.outbox.state()['pending']} report(s) not yet delivered; "
                      "they are kept and sent on the next start")
