@@ -191,9 +191,9 @@ class ShopClient:
         return self._json("POST", f"/queue/{file_id}/print-started", json_body={"printer": printer, "counter": counter},
                           idempotency_key=idempotency_key)
 
-    def print_failed(self, file_id: int, reason: str, idempotency_key: str | None = None) -> dict:
-        return self._json("POST", f"/queue/{file_id}/print-failed", json_body={"reason": reason},
-                          idempotency_key=idempotency_key)
+    def print_failed(self, file_id: int, reason: str, *, counter: str = "", idempotency_key: str | None = None) -> dict:
+        body = {"reason": reason, **({"counter": counter} if counter else {})}
+        return self._json("POST", f"/queue/{file_id}/print-failed", json_body=body, idempotency_key=idempotency_key)
 
     def confirm(self, file_id: int, *, printer: str = "", counter: str = "", idempotency_key: str | None = None) -> dict:
         return self._json("POST", f"/queue/{file_id}/confirm", json_body={"printer": printer, "counter": counter},

@@ -152,7 +152,8 @@ class Outbox:
     def _send(self, r: Report) -> None:
         c = self.client
         if r.kind == "print-failed":
-            c.print_failed(r.file_id, r.payload.get("reason", ""), idempotency_key=r.idempotency_key)
+            c.print_failed(r.file_id, r.payload.get("reason", ""), counter=r.payload.get("counter", ""),
+                           idempotency_key=r.idempotency_key)
         elif r.kind == "confirm":
             c.confirm(r.file_id, printer=r.payload.get("printer", ""), counter=r.payload.get("counter", ""),
                       idempotency_key=r.idempotency_key)

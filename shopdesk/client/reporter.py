@@ -5,14 +5,12 @@ is printed; failures and confirmations go through the durable outbox; files come
 from __future__ import annotations
 
 import threading
-import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 from .api import ShopClient, is_transient
 from .downloads import DownloadCache
-from .errors import ApiError, OfflineError
+from .errors import OfflineError
 from .outbox import Outbox
 
 
@@ -23,16 +21,12 @@ class ClientReporter:
     def __init__(self, client: ShopClient, outbox: Outbox, cache: DownloadCache, counter: str = ""):
         self.client, self.outbox, self.cache, self.counter = client, outbox, cache, counter
         self._lock = threading.Lock()
-        # A print-started whose answer never arrived keeps its Idempotency-Key for a next try soon after,
-        # which then gets "started" back instead of our own "already printing at Counter 1". Only for
-        # START_KEY_TTL: much later the job may have failed and started elsewhere, and a replayed
-        # "started" would then print it twice.
-        self._start_keys: dict[int, tuple[str, float]] = {}
         self._started: dict[int, tuple[str, str]] = {}  # printer and counter, for the confirm's audit
 
-    START_KEY_TTL = 120.0
+    def is_transient(self, exc: BaseException) -> bool:
+        return is_transient(exc)
 
-    def print_started(self, file_id: int, *, printer: str, counter: str) -> None:
+    def print_started(self, file_id: int, *, printer: str, counter: str, key: str) -> None:
         # An earlier print-failed for this job still in the outbox would make the server answer 409
         # ("printing"): it has to arrive first, in order, or the job cannot start.
         if self.outbox.pending(file_id) and self.outbox.deliver(file_id):
@@ -40,26 +34,14 @@ class ClientReporter:
                                f"({self.outbox.state()['last_error'] or 'waiting'}). It cannot be printed "
                                "again until it has; try again when the server is reachable.")
         counter = counter or self.counter
+        self.client.print_started(file_id, printer=printer, counter=counter, idempotency_key=key)
         with self._lock:
-            key, at = self._start_keys.get(file_id, ("", 0.0))
-            if not key or time.monotonic() - at > self.START_KEY_TTL:
-                key = str(uuid.uuid4())
-                self._start_keys[file_id] = (key, time.monotonic())
-        try:
-            self.client.print_started(file_id, printer=printer, counter=counter, idempotency_key=key)
-        except ApiError as exc:
-            if not is_transient(exc):
-                with self._lock:
-                    self._start_keys.pop(file_id, None)
-            raise
-        with self._lock:
-            self._start_keys.pop(file_id, None)
             self._started[file_id] = (printer, counter)
 
     def print_failed(self, file_id: int, reason: str) -> None:
         with self._lock:
-            self._started.pop(file_id, None)
-        self.outbox.add("print-failed", file_id, {"reason": reason})
+            _printer, counter = self._started.pop(file_id, ("", self.counter))
+        self.outbox.add("print-failed", file_id, {"reason": reason, "counter": counter})
 
     def confirm(self, file_id: int) -> None:
         with self._lock:

@@ -152,6 +152,8 @@ class Agent:
                 except ApiError as exc:
                     log.info("heartbeat: %s", exc)
                 last_beat = time.monotonic()
+            for outcome in self.pipeline.resolve_starts():  # starts whose answer never came
+                self.say(outcome.line())
             try:
                 jobs = self.waiting_jobs()
             except UnauthorizedError as exc:  # the token expired or was revoked: log in again

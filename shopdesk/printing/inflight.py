@@ -21,7 +21,8 @@ CREATE TABLE IF NOT EXISTS inflight (
     job_id INTEGER,
     stage TEXT NOT NULL,            -- starting | submitted | awaiting-confirm
     started_at TEXT NOT NULL,
-    job TEXT NOT NULL               -- the server's job JSON, to resume with
+    job TEXT NOT NULL,              -- the server's job JSON, to resume with
+    start_key TEXT                  -- the print-started Idempotency-Key of this attempt
 );
 """
 
@@ -37,6 +38,11 @@ class InFlightJob:
     stage: str
     started_at: str
     job: dict
+    start_key: str = ""
+
+    @classmethod
+    def from_row(cls, r) -> InFlightJob:
+        return cls(*r[:8], json.loads(r[8]), r[9] or "")
 
 
 class AlreadyInFlight(Exception):
@@ -51,16 +57,19 @@ class InFlight:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")
         self._conn.executescript(SCHEMA)
+        columns = {r[1] for r in self._conn.execute("PRAGMA table_info(inflight)")}
+        if "start_key" not in columns:  # a store written by an older version
+            self._conn.execute("ALTER TABLE inflight ADD COLUMN start_key TEXT")
 
     def claim(self, job: dict, printer: str, backend: str) -> InFlightJob:
         """Records the start of a print; refuses a job that is already in flight here."""
         row = InFlightJob(int(job["file_id"]), job["code"], printer, backend, uuid.uuid4().hex[:8], None, "starting",
-                          datetime.now(UTC).isoformat(), job)
+                          datetime.now(UTC).isoformat(), job, str(uuid.uuid4()))
         with self._lock:
             try:
-                self._conn.execute("INSERT INTO inflight VALUES (?,?,?,?,?,?,?,?,?)",
+                self._conn.execute("INSERT INTO inflight VALUES (?,?,?,?,?,?,?,?,?,?)",
                                    (row.file_id, row.code, printer, backend, row.tag, None, row.stage,
-                                    row.started_at, json.dumps(job, default=str)))
+                                    row.started_at, json.dumps(job, default=str), row.start_key))
             except sqlite3.IntegrityError as exc:
                 current = self.get(row.file_id)
                 raise AlreadyInFlight(f"Job {job['code']} is already being printed on this counter "
@@ -78,12 +87,12 @@ class InFlight:
 
     def get(self, file_id: int) -> InFlightJob | None:
         r = self._conn.execute("SELECT * FROM inflight WHERE file_id=?", (file_id,)).fetchone()
-        return None if r is None else InFlightJob(*r[:8], json.loads(r[8]))
+        return None if r is None else InFlightJob.from_row(r)
 
     def all(self) -> list[InFlightJob]:
         with self._lock:
             rows = self._conn.execute("SELECT * FROM inflight ORDER BY started_at").fetchall()
-        return [InFlightJob(*r[:8], json.loads(r[8])) for r in rows]
+        return [InFlightJob.from_row(r) for r in rows]
 
     def close(self) -> None:
         self._conn.close()

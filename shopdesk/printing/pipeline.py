@@ -10,19 +10,28 @@ from __future__ import annotations
 
 import enum
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ..domain.printsettings import ColorMode, PrintMode, PrintSettings
 from .backends import PrinterSet, PrinterUnavailable, SubmitError
-from .inflight import InFlight, InFlightJob
+from .inflight import AlreadyInFlight, InFlight, InFlightJob
 from .options import PrintRequest, check_supported, missing_capabilities, validate_page_ranges
 from .outcomes import Outcome, classify, judge, timeout_words
 from .reporting import JobReporter
 
 log = logging.getLogger("shopdesk.printing.pipeline")
+
+# A print-started whose answer never came (the server or the network failed): it may have reached the
+# server, which then shows the job printing at this counter while nothing prints. The in-flight row
+# keeps the attempt's Idempotency-Key until `resolve_starts()` (or a new Print soon after) settles it.
+UNKNOWN_START = "start-unknown"
+LOST_START_WORDS = ("The connection to the shop server was lost as printing began; nothing was printed. "
+                    "The job is back in the queue.")
 
 # (stage, words, fraction 0..1 or -1 when unknown). Stages in order: starting → downloading → sent →
 # printing → done | failed | waiting-confirm. Called from the pipeline's (worker) thread.
@@ -55,13 +64,19 @@ def _noop(stage: str, words: str, fraction: float) -> None:
 class PrintPipeline:
     def __init__(self, reporter: JobReporter, printers: PrinterSet, inflight: InFlight, *, counter: str,
                  confirm_mode: str = "auto", poll_seconds: float = 0.5, timeout_base: float = 180.0,
-                 timeout_per_sheet: float = 6.0, stuck_limit: float = 30.0):
+                 timeout_per_sheet: float = 6.0, stuck_limit: float = 30.0, start_reuse_seconds: float = 120.0):
         if confirm_mode not in ("auto", "ask"):
             raise ValueError("confirm_mode is 'auto' or 'ask'")
         self.reporter, self.printers, self.inflight = reporter, printers, inflight
         self.counter, self.confirm_mode = counter, confirm_mode
         self.poll_seconds, self.timeout_base, self.timeout_per_sheet = poll_seconds, timeout_base, timeout_per_sheet
         self.stuck_limit = stuck_limit
+        # A new Print of a job whose start is unknown re-sends that start (same key) only this soon
+        # after; later, the job may have been requeued and taken by another counter in between, so the
+        # old start is settled first (resolve) and a new one made.
+        self.start_reuse_seconds = start_reuse_seconds
+        self._active: set[int] = set()  # jobs a print_job / resolve of this process is working on
+        self._active_lock = threading.Lock()
 
     # --- before anything is sent ---------------------------------------------------------------------
     def prepare(self, job: dict, printer: str, *, customer: str = "", page_ranges: str = "") -> PrintRequest:
@@ -89,12 +104,44 @@ class PrintPipeline:
         problem is reported to the server as print-failed and returned as a FAILED outcome."""
         progress = progress or _noop
         req, backend = self._prepare(job, printer, customer, page_ranges)
-        row = self.inflight.claim(job, printer, backend.kind)
+        row = self._begin(job, printer, backend)
+        try:
+            return self._print(row, req, backend, printer, progress, cover)
+        finally:
+            self._end(row.file_id)
+
+    def _begin(self, job: dict, printer: str, backend) -> InFlightJob:
+        fid = int(job["file_id"])
+        with self._active_lock:
+            if fid in self._active:
+                raise AlreadyInFlight(f"Job {job['code']} is already being printed on this counter.")
+            self._active.add(fid)
+        try:
+            old = self.inflight.get(fid)
+            if old is not None and old.stage == UNKNOWN_START:
+                if _age(old) < self.start_reuse_seconds:  # Print again soon after: the same start, re-sent
+                    self.inflight.update(fid, printer=printer, backend=backend.kind, stage="starting")
+                    return replace(old, printer=printer, backend=backend.kind, stage="starting")
+                self._resolve(old)  # raises while the server still cannot be reached
+            return self.inflight.claim(job, printer, backend.kind)
+        except BaseException:
+            self._end(fid)
+            raise
+
+    def _end(self, file_id: int) -> None:
+        with self._active_lock:
+            self._active.discard(file_id)
+
+    def _print(self, row: InFlightJob, req: PrintRequest, backend, printer: str, progress: Progress,
+               cover: Path | None) -> PrintOutcome:
         progress("starting", "Telling the server…", -1)
         try:
-            self.reporter.print_started(req.file_id, printer=printer, counter=self.counter)
-        except BaseException:
-            self.inflight.release(req.file_id)  # nothing happened: the job stays with whoever has it
+            self.reporter.print_started(req.file_id, printer=printer, counter=self.counter, key=row.start_key)
+        except BaseException as exc:
+            if isinstance(exc, Exception) and self.reporter.is_transient(exc):
+                self.inflight.update(req.file_id, stage=UNKNOWN_START)  # it may have arrived: settle it later
+            else:
+                self.inflight.release(req.file_id)  # nothing happened: the job stays with whoever has it
             raise
         try:
             progress("downloading", req.original_name, 0.0)
@@ -212,6 +259,46 @@ class PrintPipeline:
         else:
             self._failed(row, reason or f"The shopkeeper saw it did not print correctly on '{row.printer}'.")
 
+    def _resolve(self, row: InFlightJob, reason: str = LOST_START_WORDS) -> PrintOutcome | None:
+        """Settles a start whose answer never came, without printing: the same start is sent again
+        with its key (a start that did arrive is answered as before; one that did not now takes
+        hold), so the job is this counter's for certain, then print-failed returns it to the queue.
+        A refusal (another counter has it, it was cancelled) means it is not ours: forgotten. Raises
+        while the server cannot be reached."""
+        try:
+            self.reporter.print_started(row.file_id, printer=row.printer, counter=self.counter, key=row.start_key)
+        except Exception as exc:
+            if self.reporter.is_transient(exc):
+                raise
+            log.info("start of %s settled: not ours (%s)", row.code, exc)
+            self.inflight.release(row.file_id)
+            return None
+        return self._failed(row, reason)
+
+    def resolve_starts(self) -> list[PrintOutcome]:
+        """Settles every start whose answer never came (see UNKNOWN_START); call it now and then (the
+        agent does before each look at the queue). Jobs whose server is still unreachable stay."""
+        out = []
+        for row in self.inflight.all():
+            if row.stage != UNKNOWN_START:
+                continue
+            with self._active_lock:
+                if row.file_id in self._active:
+                    continue
+                self._active.add(row.file_id)
+            try:
+                outcome = self._resolve(row)
+                if outcome is not None:
+                    out.append(outcome)
+            except Exception as exc:
+                log.info("cannot settle the start of %s yet: %s", row.code, exc)
+            finally:
+                self._end(row.file_id)
+        return out
+
+    def unresolved_starts(self) -> int:
+        return sum(1 for r in self.inflight.all() if r.stage == UNKNOWN_START)
+
     def awaiting_confirmation(self) -> list[InFlightJob]:
         return [r for r in self.inflight.all() if r.stage == "awaiting-confirm"]
 
@@ -220,7 +307,7 @@ class PrintPipeline:
         progress = progress or _noop
         out = []
         for row in self.inflight.all():
-            if row.stage == "awaiting-confirm":
+            if row.stage == "awaiting-confirm" or row.file_id in self._active:
                 continue
             backend = self.printers.backend_of_kind(row.backend)
             if row.job_id is None and backend is not None:
@@ -234,9 +321,24 @@ class PrintPipeline:
                     row.job_id = found
                     self.inflight.update(row.file_id, job_id=found, stage="submitted")
             if row.job_id is None or backend is None:
-                out.append(self._failed(row, "The counter stopped before the job reached the printer; "
-                                             "it is back in the queue."))
+                # Never reached the printer. Whether the server saw the start is not known for certain
+                # (the counter may have stopped while asking): settle it as a lost start.
+                try:
+                    outcome = self._resolve(row, "The counter stopped before the job reached the printer; "
+                                                 "it is back in the queue.")
+                except Exception as exc:
+                    log.warning("cannot resume %s yet: %s", row.code, exc)
+                    continue
+                if outcome is not None:
+                    out.append(outcome)
                 continue
             sheets = int(row.job.get("num_pages", 1)) * int(row.job.get("copies", 1))
             out.append(self._watch(row, sheets, progress))
         return out
+
+
+def _age(row: InFlightJob) -> float:
+    try:
+        return (datetime.now(UTC) - datetime.fromisoformat(row.started_at)).total_seconds()
+    except ValueError:
+        return float("inf")

@@ -9,12 +9,18 @@ from typing import Protocol
 
 
 class JobReporter(Protocol):
-    def print_started(self, file_id: int, *, printer: str, counter: str) -> None:
-        """Synchronous and acknowledged by the server before anything is printed. Raises
-        shopdesk.client.errors.ConflictError (409: another counter has it) or OfflineError."""
+    def print_started(self, file_id: int, *, printer: str, counter: str, key: str) -> None:
+        """Synchronous and acknowledged by the server before anything is printed. `key` is the
+        attempt's Idempotency-Key: sent again with the same key, a start that did reach the server is
+        answered as it was the first time. Raises shopdesk.client.errors.ConflictError (409: another
+        counter has it), or an error `is_transient` says leaves the outcome unknown."""
+
+    def is_transient(self, exc: BaseException) -> bool:
+        """The server or the network failed: the start may or may not have reached the server."""
+        ...
 
     def print_failed(self, file_id: int, reason: str) -> None:  # durable: goes through the outbox
-        ...
+        """Names this counter, so a late report cannot take the job from a counter printing it now."""
 
     def confirm(self, file_id: int) -> None:  # durable: goes through the outbox
         ...

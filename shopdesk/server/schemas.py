@@ -150,6 +150,11 @@ class ReasonIn(BaseModel):
     reason: Text = Field(default="", max_length=1000)
 
 
+class FailedIn(ReasonIn):
+    counter: Text = Field(default="", max_length=120,
+                          description="the counter reporting; refused (409) if another counter holds the job now")
+
+
 class ConfirmIn(BaseModel):
     printer: Text = Field(default="", max_length=120)
     counter: Text = Field(default="", max_length=120)

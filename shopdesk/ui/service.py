@@ -74,6 +74,7 @@ class CounterService(QObject):
         self._heartbeat.timeout.connect(self.send_heartbeat)
         self._printer_timer = QTimer(self, interval=10_000)
         self._printer_timer.timeout.connect(self.refresh_printers)
+        self._printer_timer.timeout.connect(self.settle_starts)
 
     # --- life --------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -97,6 +98,15 @@ class CounterService(QObject):
         self.outbox.stop(timeout=2)
         for pool in self._printer_pools.values():
             pool.wait(2000)
+
+    def settle_starts(self) -> None:
+        """Prints whose print-started answer was lost (the server or network failed at that moment) may
+        show as printing at this counter on the server: settled in a worker, every 10 s while any is left."""
+        def work():
+            return self.pipeline.resolve_starts() if self.pipeline.unresolved_starts() else []
+
+        self.tasks.run(work, on_done=lambda outcomes: [self._print_done(o) for o in outcomes],
+                       on_error=self._task_error("Settling interrupted prints"))
 
     def _resumed(self, outcomes: list[PrintOutcome]) -> None:
         for o in outcomes:

@@ -173,7 +173,7 @@ def test_outbox_state_for_the_ui_counts_and_dates_what_waits(tmp_path):
 def test_reporter_matches_the_job_reporter_protocol_exactly():
     from shopdesk.printing.reporting import JobReporter
 
-    for name in ("print_started", "print_failed", "confirm", "fetch"):
+    for name in ("print_started", "is_transient", "print_failed", "confirm", "fetch"):
         assert inspect.signature(getattr(ClientReporter, name)) == inspect.signature(getattr(JobReporter, name))
 
 
@@ -184,15 +184,16 @@ def test_reporter_print_started_waits_for_an_earlier_report_of_the_same_job(shop
     reporter = ClientReporter(client, outbox, DownloadCache(tmp_path / "cache", client), counter="Counter 1")
     reporter.print_failed(fid, "Printer 'Front' is out of paper")
     with pytest.raises(OfflineError, match="earlier report for this job"):
-        reporter.print_started(fid, printer="Back", counter="Counter 1")
+        reporter.print_started(fid, printer="Back", counter="Counter 1", key="k1")
     assert _moves(shop, job["code"]) == ["print-started"]  # nothing was started twice
     outbox.client = client  # the network is back
-    reporter.print_started(fid, printer="Back", counter="Counter 1")
+    reporter.print_started(fid, printer="Back", counter="Counter 1", key="k2")
     reporter.confirm(fid)
     assert outbox.deliver() == 0
     audit = shop.get(f"/file/{job['code']}/audit").json()
     assert [a["move"] for a in audit] == ["print-started", "print-failed", "print-started", "confirm"]
+    assert audit[1]["counter"] == "Counter 1"  # the print-failed names its counter
     assert audit[-1]["printer"] == "Back" and audit[-1]["counter"] == "Counter 1"
     with pytest.raises(ConflictError):
-        reporter.print_started(fid, printer="Back", counter="Counter 1")  # printed: a 409, said as such
+        reporter.print_started(fid, printer="Back", counter="Counter 1", key="k3")  # printed: a 409, said as such
     outbox.close()

@@ -3,7 +3,9 @@
 - `drop()`: every open connection is reset at once (RST, not a polite close) — a Wi-Fi blip;
 - `stall(seconds)`: nothing moves in either direction for a while, connections stay open — a
   congested uplink; requests in flight hit their read timeouts;
-- `refuse(seconds)`: new connections are reset as soon as they are accepted — a router reboot.
+- `refuse(seconds)`: new connections are reset as soon as they are accepted — a router reboot;
+- `lose_replies(seconds)`: requests reach the server, its answers never come back (the connection is
+  reset when the answer arrives) — the server did the work, the counter cannot know it.
 
 Plain threads and sockets: one thread accepts, one per connection pumps both directions."""
 
@@ -37,8 +39,9 @@ class FaultProxy:
         self._conns: set[tuple[socket.socket, socket.socket]] = set()
         self._stalled_until = 0.0
         self._refusing_until = 0.0
+        self._losing_until = 0.0
         self._closing = False
-        self.counts = {"connections": 0, "dropped": 0, "refused": 0, "stalls": 0}
+        self.counts = {"connections": 0, "dropped": 0, "refused": 0, "stalls": 0, "replies lost": 0}
         self._listener = socket.create_server(("127.0.0.1", self.port), reuse_port=False)
         self._thread = threading.Thread(target=self._accept, name="fault-proxy", daemon=True)
 
@@ -68,8 +71,11 @@ class FaultProxy:
         self._refusing_until = time.monotonic() + seconds
         self.drop()
 
+    def lose_replies(self, seconds: float) -> None:
+        self._losing_until = time.monotonic() + seconds
+
     def heal(self) -> None:
-        self._stalled_until = self._refusing_until = 0.0
+        self._stalled_until = self._refusing_until = self._losing_until = 0.0
 
     def close(self) -> None:
         self._closing = True
@@ -116,6 +122,13 @@ class FaultProxy:
                 for s in readable:
                     data = s.recv(65536)
                     if not data:
+                        return
+                    if s is upstream and time.monotonic() < self._losing_until:
+                        self.counts["replies lost"] += 1
+                        with self._lock:
+                            self._conns.discard(pair)
+                        _reset(client)
+                        _reset(upstream)
                         return
                     peer[s].sendall(data)
         except (OSError, ValueError):

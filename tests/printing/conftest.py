@@ -36,16 +36,20 @@ class HttpReporter:
         r.raise_for_status()
         self.http.headers["Authorization"] = f"Bearer {r.json()['token']}"
 
-    def _post(self, path: str, body: dict) -> None:
-        r = self.http.post(self.url + path, json=body, headers={"Idempotency-Key": uuid.uuid4().hex}, timeout=10)
+    def _post(self, path: str, body: dict, key: str = "") -> None:
+        r = self.http.post(self.url + path, json=body, headers={"Idempotency-Key": key or uuid.uuid4().hex},
+                           timeout=10)
         if r.status_code == 409:
             raise ConflictError(r.json()["error"])
         if r.status_code != 200:
             raise ApiError(f"{path}: {r.status_code} {r.text}", r.status_code)
 
-    def print_started(self, file_id: int, *, printer: str, counter: str) -> None:
+    def print_started(self, file_id: int, *, printer: str, counter: str, key: str) -> None:
         self.calls.append(("print_started", file_id, printer, counter))
-        self._post(f"/queue/{file_id}/print-started", {"printer": printer, "counter": counter})
+        self._post(f"/queue/{file_id}/print-started", {"printer": printer, "counter": counter}, key=key)
+
+    def is_transient(self, exc: BaseException) -> bool:
+        return isinstance(exc, requests.ConnectionError)
 
     def print_failed(self, file_id: int, reason: str) -> None:
         self.calls.append(("print_failed", file_id, reason))
@@ -81,9 +85,9 @@ class PrintRig:
     """Everything a counter has, wired for one test. `reporter="client"` is the product's own wiring;
     `reporter="http"` the recording HttpReporter."""
 
-    def __init__(self, shop, tmp_path, confirm_mode="auto", reporter="client", **pipeline_kw):
+    def __init__(self, shop, tmp_path, confirm_mode="auto", reporter="client", url=None, **pipeline_kw):
         self.shop = shop
-        self.client = ShopClient(shop.url)
+        self.client = ShopClient(url or shop.url, retries=2)
         self.client.login(*shop.staff)
         self.outbox = Outbox(tmp_path / "outbox.db", self.client)
         self.cache = DownloadCache(tmp_path / "cache", self.client)

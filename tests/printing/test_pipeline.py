@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from shopdesk.client.errors import ConflictError
+from shopdesk.client.errors import ConflictError, OfflineError
 from shopdesk.printing.backends import CupsBackend, PrinterSet, PrinterUnavailable
 from shopdesk.printing.inflight import AlreadyInFlight
 from shopdesk.printing.options import UnsupportedOption
@@ -344,3 +344,81 @@ def test_hot_folder_writes_the_file_and_a_ticket(rig, tmp_path):
     assert t["ipp"]["media"] == "iso_a3_297x420mm" and t["customer"] == "Asha"
     assert (tmp_path / "hot" / t["file"]).read_bytes() == data
     assert [m for m, _ in rig.moves(job)] == ["print-started", "confirm"]
+
+
+# --- a start whose answer was lost -------------------------------------------------------------------
+
+def completed_jobs(cupsd) -> int:
+    import cups
+
+    return len(cups.Connection().getJobs(which_jobs="completed", my_jobs=False))
+
+
+@pytest.fixture
+def lossy(shop, tmp_path, cupsd):
+    """A rig that reaches the server through a proxy that can lose the server's answers."""
+    from tests.helpers.proxy import FaultProxy
+
+    proxy = FaultProxy(shop.server.port).start()
+    rig = PrintRig(shop, tmp_path, url=proxy.url)
+    yield rig, proxy
+    rig.close()
+    proxy.close()
+
+
+def test_a_start_whose_answer_was_lost_is_settled_not_left_printing(lossy, cupsd):
+    """The server took print-started but the answer never came back: the job shows "printing" at this
+    counter while nothing prints. resolve_starts() makes sure the start is ours, then returns the job
+    to the queue; it prints normally afterwards, once."""
+    from shopdesk.printing.pipeline import LOST_START_WORDS, UNKNOWN_START
+
+    rig, proxy = lossy
+    job = rig.job(pdf_bytes(2))
+    proxy.lose_replies(60)
+    with pytest.raises(OfflineError):
+        rig.pipeline.print_job(job, "Front")
+    assert proxy.counts["replies lost"] >= 1
+    assert rig.status(job) == "printing"  # the server did it
+    [row] = rig.inflight.all()
+    assert row.stage == UNKNOWN_START
+    assert rig.pipeline.resolve_starts() == []  # still unreachable: kept for later
+    proxy.heal()
+    [outcome] = rig.pipeline.resolve_starts()
+    assert outcome.result is Result.FAILED and outcome.message == LOST_START_WORDS
+    assert rig.inflight.all() == []
+    assert rig.moves(job) == [("print-started", None), ("print-failed", LOST_START_WORDS)]
+    assert rig.status(job) == "uploaded"
+    before = completed_jobs(cupsd)
+    job = rig.shop.get(f"/file/{job['code']}").json()
+    assert rig.pipeline.print_job(job, "Front").result is Result.PRINTED
+    assert completed_jobs(cupsd) == before + 1
+
+
+def test_print_again_soon_after_a_lost_answer_sends_the_same_start(lossy):
+    rig, proxy = lossy
+    job = rig.job(pdf_bytes(1))
+    proxy.lose_replies(60)
+    with pytest.raises(OfflineError):
+        rig.pipeline.print_job(job, "Front")
+    proxy.heal()
+    assert rig.pipeline.print_job(job, "Front").result is Result.PRINTED
+    assert [m for m, _ in rig.moves(job)] == ["print-started", "confirm"]  # one start, answered twice
+
+
+def test_a_lost_start_after_the_reuse_window_is_settled_before_a_new_one(shop, tmp_path, cupsd):
+    from tests.helpers.proxy import FaultProxy
+
+    proxy = FaultProxy(shop.server.port).start()
+    rig = PrintRig(shop, tmp_path, url=proxy.url, start_reuse_seconds=0)
+    try:
+        job = rig.job(pdf_bytes(1))
+        proxy.lose_replies(60)
+        with pytest.raises(OfflineError):
+            rig.pipeline.print_job(job, "Front")
+        proxy.heal()
+        rig.outbox.start()
+        assert rig.pipeline.print_job(job, "Front").result is Result.PRINTED
+        assert [m for m, _ in rig.moves(job)] == ["print-started", "print-failed", "print-started", "confirm"]
+    finally:
+        rig.close()
+        proxy.close()

@@ -31,6 +31,23 @@ def test_print_started_then_confirm_moves_the_job_and_credits_the_shop(api_shop)
     assert moves == [("print-started", "uploaded", "printing"), ("confirm", "printing", "downloaded")]
 
 
+def test_a_late_print_failed_naming_another_counter_cannot_take_the_job_from_the_one_printing_it(api_shop):
+    f = _upload(api_shop)
+    fid = f["file_id"]
+    assert api_shop.post(f"/queue/{fid}/print-started", json={"counter": "Counter 1"}).status_code == 200
+    r = api_shop.post(f"/queue/{fid}/print-failed", json={"reason": "jam", "counter": "Counter 1"})
+    assert r.status_code == 200 and r.json()["status"] == "uploaded"
+    assert api_shop.post(f"/queue/{fid}/print-started", who="staff2", json={"counter": "Counter 2"}).status_code == 200
+    # Counter 1's old report arrives late: Counter 2 keeps the job
+    r = api_shop.post(f"/file/{f['code']}/print-failed", json={"reason": "lost contact", "counter": "Counter 1"})
+    assert r.status_code == 409
+    assert r.json()["error"] == ("Cannot report a failed print for this job: it is printing at Counter 2 now, "
+                                 "not at Counter 1.")
+    assert api_shop.get(f"/file/{f['code']}").json()["status"] == "printing"
+    # without a counter (the wire contract's plain form) it is still accepted
+    assert api_shop.post(f"/queue/{fid}/print-failed", json={"reason": "paper jam"}).status_code == 200
+
+
 def test_second_counter_gets_409_when_job_already_printing(api_shop):
     f = _upload(api_shop)
     assert api_shop.post(f"/queue/{f['file_id']}/print-started", json={"counter": "Counter 1"}).status_code == 200

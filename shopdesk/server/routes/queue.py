@@ -20,6 +20,7 @@ from ..schemas import (
     AuditOut,
     CancelOut,
     ConfirmIn,
+    FailedIn,
     Id,
     JobOut,
     JobWithOrderOut,
@@ -162,11 +163,13 @@ async def print_started(file_id: Id, request: Request, p: ShopUser, ctx: Ctx,
 
 @router.post("/queue/{file_id}/print-failed", response_model=JobOut, responses=_MOVE_ERRORS)
 async def print_failed(file_id: Id, request: Request, p: ShopUser, ctx: Ctx,
-                       body: Annotated[ReasonIn, Body()] = None):
-    """printing → uploaded, with the reason (kept on the job and in the audit trail)."""
-    body = body or ReasonIn()
+                       body: Annotated[FailedIn, Body()] = None):
+    """printing → uploaded, with the reason (kept on the job and in the audit trail). With `counter`, a
+    409 when another counter holds the job now (a late report must not take a job from the counter
+    printing it)."""
+    body = body or FailedIn()
     return await _run_move(request, ctx, p, find=_by_id(file_id, p), move=Move.PRINT_FAILED,
-                           reason=body.reason or "print failed")
+                           reason=body.reason or "print failed", counter=body.counter)
 
 
 @router.post("/queue/{file_id}/confirm", response_model=JobOut, responses=_MOVE_ERRORS)
@@ -239,10 +242,10 @@ async def print_started_by_code(code: str, request: Request, p: ShopUser, ctx: C
 
 @router.post("/file/{code}/print-failed", response_model=JobOut, responses=_MOVE_ERRORS)
 async def print_failed_by_code(code: str, request: Request, p: ShopUser, ctx: Ctx,
-                               body: Annotated[ReasonIn, Body()] = None):
-    body = body or ReasonIn()
+                               body: Annotated[FailedIn, Body()] = None):
+    body = body or FailedIn()
     return await _run_move(request, ctx, p, find=_by_code(code, p), move=Move.PRINT_FAILED,
-                           reason=body.reason or "print failed")
+                           reason=body.reason or "print failed", counter=body.counter)
 
 
 @router.post("/file/{code}/confirm", response_model=JobOut, responses=_MOVE_ERRORS)

@@ -50,6 +50,9 @@ async def move(s: AsyncSession, *, job: Job, move: Move, actor: str, counter: st
     if JobStatus(current.status) not in t.sources:
         raise Conflict(str(IllegalMove(move, JobStatus(current.status), current.counter or "another counter")))
     previous = JobStatus(current.status)
+    if move is Move.PRINT_FAILED and counter and current.counter and current.counter != counter:
+        raise Conflict(f"Cannot report a failed print for this job: it is printing at {current.counter} now, "
+                       f"not at {counter}.")
     values: dict = {"status": t.target.value, "updated_at": now}
     if move is Move.PRINT_STARTED:
         values.update(printer=printer, counter=counter, attempts=Job.attempts + 1, last_failure=None)
