@@ -142,6 +142,7 @@ class MainWindow(QMainWindow):
         self._progress: dict[int, tuple[str, str, float | None]] = {}
         self.notices: list[QMessageBox] = []  # open non-blocking messages
         self._loaded = False
+        self._shown: tuple[dict | None, dict | None] = (None, None)  # the job and order the panel shows
         self._build()
         self._connect()
         self._restore()
@@ -323,7 +324,9 @@ class MainWindow(QMainWindow):
             self.service.announce_new(added)
         if first and self.proxy.rowCount() and not self.table.selectionModel().hasSelection():
             self.table.selectRow(0)  # the oldest job: what the shopkeeper prints next
-        self.on_selection()
+        job, order = self.selected_job(), self.selected_order()
+        if (job, order) != self._shown:  # a refresh that left the selected job alone leaves the panel alone
+            self._show_selected(job, order)
 
     def on_connection(self, ok: bool, text: str) -> None:
         colour = "#1a7f37" if ok else "#b00020"
@@ -415,7 +418,13 @@ class MainWindow(QMainWindow):
         return self.proxy.order(rows[0]) if rows else None
 
     def on_selection(self) -> None:
-        job, order = self.selected_job(), self.selected_order()
+        self._show_selected(self.selected_job(), self.selected_order())
+
+    def _show_selected(self, job: dict | None, order: dict | None) -> None:
+        """The panel shows the selected job; its first page is rendered again only for another file (a
+        preview per queue refresh was a render in a worker and a smooth rescale on the main thread)."""
+        before = self._shown[0]
+        self._shown = (job, order)
         self.panel.show_job(job, order)
         for a in (self.act_print, self.act_cancel):
             a.setEnabled(bool(job and job["status"] == "uploaded"))
@@ -426,7 +435,8 @@ class MainWindow(QMainWindow):
             self.panel.show_progress(*stage)
         else:
             self.panel.show_progress("", "")
-        self.service.request_preview(job)
+        if before is None or before["file_id"] != job["file_id"]:
+            self.service.request_preview(job)
 
     def select_code(self, code: str) -> bool:
         row = self.model.row_of_code(code)

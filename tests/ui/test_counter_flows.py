@@ -183,3 +183,23 @@ def test_a_cover_sheet_with_the_qr_code_goes_first_when_asked(counter, qtbot, tm
 
     text = subprocess.run(["pdftotext", str(cover), "-"], capture_output=True, text=True).stdout
     assert f["code"] in text and "Ravi" in text
+
+
+def test_a_refresh_that_leaves_the_selected_job_alone_leaves_its_panel_and_preview_alone(counter, qtbot, monkeypatch):
+    window, service, shop = counter
+    f = shop.upload(pdf_bytes(2), name="menu.pdf", customer_name="Kiran")["files"][0]
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1, timeout=5000)
+    window.table.selectRow(0)
+    previews, panels = [], []
+    monkeypatch.setattr(service, "request_preview", lambda job: previews.append(job["code"]))
+    shown = window.panel.show_job
+    monkeypatch.setattr(window.panel, "show_job", lambda job, order: (panels.append(job), shown(job, order)))
+    shop.upload(pdf_bytes(1), name="other.pdf")  # the queue changes, the selected job does not
+    qtbot.waitUntil(lambda: window.model.rowCount() == 2, timeout=5000)
+    assert previews == [] and panels == []
+    # the selected job itself changes: the panel follows, the first page is the same file's
+    shop.post(f"/queue/{f['file_id']}/print-started", who="staff2", json={"counter": "Counter 2"})
+    qtbot.waitUntil(lambda: "Printing at Counter 2" in window.panel.details.text(), timeout=5000)
+    assert previews == [] and len(panels) == 1 and not window.panel.print_btn.isEnabled()
+    window.table.selectRow(1)  # another job: its first page
+    assert previews == [window.model.job_at(1)["code"]]
