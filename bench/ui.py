@@ -301,8 +301,13 @@ def main() -> None:
     ap.add_argument("--isolate", choices=("nice", "cpu"),
                     help="evidence for CPU starvation: run the server's and cupsd's process trees at nice 10, or "
                          "pin them to CPU 1 and this process to CPU 0 (the app is measured the same way)")
+    ap.add_argument("--switch-interval", type=float, metavar="MS",
+                    help="sys.setswitchinterval for the run (Python's default 5 ms): GIL hand-over latency")
     ap.add_argument("--no-sampler", action="store_true", help="measure without the stall sampler thread")
     args = ap.parse_args()
+    if args.switch_interval:
+        sys.setswitchinterval(args.switch_interval / 1000)
+        print(f"switch interval: {sys.getswitchinterval() * 1000:g} ms")
 
     from bench.api import seed
     from shopdesk.client.api import ShopClient
