@@ -303,6 +303,9 @@ def main() -> None:
                          "pin them to CPU 1 and this process to CPU 0 (the app is measured the same way)")
     ap.add_argument("--switch-interval", type=float, metavar="MS",
                     help="sys.setswitchinterval for the run (Python's default 5 ms): GIL hand-over latency")
+    ap.add_argument("--embedded", action="store_true",
+                    help="the app talks to an embedded server (uvicorn in a thread of this process, on the same "
+                         "data) as a one-counter shop does; uploads still go through the server process")
     ap.add_argument("--no-sampler", action="store_true", help="measure without the stall sampler thread")
     args = ap.parse_args()
     if args.switch_interval:
@@ -335,7 +338,16 @@ def main() -> None:
         from shopdesk.ui.service import CounterService
 
         t_start = time.perf_counter()
-        client = ShopClient(server.url)
+        app_url = server.url
+        if args.embedded:
+            from shopdesk.server.config import Settings as ServerSettings
+            from shopdesk.server.embedded import EmbeddedServer
+            from tests.helpers.server import TEST_ENV
+
+            os.environ.update(TEST_ENV)
+            app_url = EmbeddedServer(ServerSettings.from_env(data_dir=server.data_dir)).start()
+            print(f"the app's server: embedded, {app_url} (uvicorn in a thread of this process)")
+        client = ShopClient(app_url)
         profile = client.login(user, pw)
         service = CounterService(client, profile, AppSettings(sounds=False, notifications=False),
                                  PrinterSet([CupsBackend(), HotFolderBackend(tmp / "hot")]), tmp / "app")
