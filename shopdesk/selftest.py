@@ -138,7 +138,7 @@ def check_server() -> str:
                 raise CheckFailed(f"GET /healthz answered {r.status_code} {body}")
         finally:
             server.stop()
-        if server._thread and server._thread.is_alive():  # noqa: SLF001 — a server that will not stop blocks quit
+        if server.running:  # a server that will not stop blocks quit
             raise CheckFailed("the embedded server did not stop")
     return f"started on {url} in {started:.1f} s, /healthz ok, stopped"
 

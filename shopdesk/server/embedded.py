@@ -1,17 +1,57 @@
-"""The sync API inside the app: uvicorn in a background thread on 127.0.0.1 and a free port.
-The app reaches it over HTTP exactly as it reaches a remote server."""
+"""The sync API for a one-counter shop: uvicorn in a child process of the app, on 127.0.0.1 and a free
+port. The app reaches it over HTTP exactly as it reaches a remote server.
+
+A child process, not a thread: in the app's own process the server's Python work (a 1000-job queue
+answer is ~50–150 ms of SQLAlchemy rows, schemas and JSON) shares the app's GIL, and bench/ui.py
+--embedded measured the counter window's main thread blocked for 170–190 ms at a time while it ran.
+The child is started with the "spawn" method everywhere (a frozen bundle calls freeze_support()),
+is handed the already-bound listening socket, stops when told, and stops by itself when the app's
+process goes away, so a crashed app never leaves a server holding the port and the database. As with
+any spawned child, the program that starts it must guard its main module (`if __name__ == "__main__":`),
+which every shopdesk entry point does: the child imports that module again."""
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
+import logging
+import multiprocessing
+import os
+import signal
 import socket
 import threading
 import time
 
-import uvicorn
-
-from .app import create_app
 from .config import Settings
+
+log = logging.getLogger("shopdesk.server.embedded")
+
+
+def _serve(settings: Settings, sock: socket.socket, ready, stop, parent_pid: int) -> None:  # the child
+    import asyncio
+
+    import uvicorn
+
+    from .app import create_app
+
+    # warnings and errors to the app's stderr, as `shopdesk-server serve` logs; the app's rotating log
+    # file keeps one writer
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The app decides when its server stops (the stop event): Ctrl+C in a terminal reaches the whole
+    # process group, and the app quits first, then stops the server.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning", lifespan="on"))
+    server.capture_signals = contextlib.nullcontext
+
+    def watch() -> None:
+        while not stop.wait(0.5 if ready.is_set() else 0.02):
+            if server.started and not ready.is_set():
+                ready.set()
+            if os.getppid() != parent_pid:  # the app is gone (crashed, killed): so is its server
+                break
+        server.should_exit = True
+
+    threading.Thread(target=watch, name="embedded-api-watch", daemon=True).start()
+    asyncio.run(server.serve(sockets=[sock]))
 
 
 class EmbeddedServer:
@@ -22,38 +62,47 @@ class EmbeddedServer:
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, port))
         self.port = self._sock.getsockname()[1]
-        config = uvicorn.Config(create_app(self.settings), log_level="warning", lifespan="on")
-        self._server = uvicorn.Server(config)
-        self._thread: threading.Thread | None = None
-        self._error: BaseException | None = None
+        self._ctx = multiprocessing.get_context("spawn")
+        self._ready = self._ctx.Event()
+        self._stop = self._ctx.Event()
+        self._process: multiprocessing.process.BaseProcess | None = None
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.is_alive()
+
     def start(self, timeout: float = 30.0) -> str:
         """Starts serving and returns the URL once the server answers."""
-        def run():
-            try:
-                asyncio.run(self._server.serve(sockets=[self._sock]))
-            except BaseException as exc:  # reported by start()
-                self._error = exc
-
-        self._thread = threading.Thread(target=run, name="shopdesk-embedded-api", daemon=True)
-        self._thread.start()
+        self._sock.listen(128)
+        self._process = self._ctx.Process(target=_serve, name="shopdesk-embedded-api", daemon=True,
+                                          args=(self.settings, self._sock, self._ready, self._stop, os.getpid()))
+        self._process.start()
         deadline = time.monotonic() + timeout
-        while not self._server.started:
-            if self._error or not self._thread.is_alive():
-                raise RuntimeError(f"the embedded server did not start: {self._error!r}")
+        while not self._ready.wait(0.05):
+            if not self._process.is_alive():
+                raise RuntimeError(f"the embedded server did not start (exit code {self._process.exitcode}; "
+                                   "its reason is on stderr)")
             if time.monotonic() > deadline:
+                self.stop(timeout=2)
                 raise TimeoutError("the embedded server did not start in time")
-            time.sleep(0.02)
         return self.url
 
     def stop(self, timeout: float = 10.0) -> None:
-        self._server.should_exit = True
-        if self._thread:
-            self._thread.join(timeout)
+        self._stop.set()
+        if self._process is not None:
+            self._process.join(timeout)
+            if self._process.is_alive():
+                log.warning("the embedded server did not stop in %.0f s; terminating it", timeout)
+                self._process.terminate()
+                self._process.join(5)
         self._sock.close()
 
     def __enter__(self) -> EmbeddedServer:

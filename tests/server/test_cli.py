@@ -62,6 +62,49 @@ def test_embedded_server_starts_on_a_free_port_serves_and_stops(tmp_path):
         pass
 
 
+def test_embedded_server_runs_in_its_own_process_off_the_apps_gil(tmp_path):
+    """The app's process only talks HTTP to it: the server's Python work never holds the window's GIL."""
+    import os
+
+    from shopdesk.server.config import Settings
+    from shopdesk.server.embedded import EmbeddedServer
+
+    emb = EmbeddedServer(Settings.from_env(data_dir=tmp_path / "emb"))
+    try:
+        emb.start()
+        assert emb.pid is not None and emb.pid != os.getpid() and emb.running
+        assert requests.get(emb.url + "/healthz", timeout=10).json()["database"] == "ok"
+    finally:
+        emb.stop()
+    assert not emb.running
+
+
+def test_embedded_server_stops_when_the_app_dies(tmp_path):
+    """A crashed or killed app must not leave its server holding the port and the database."""
+    import subprocess
+    import sys
+    import time
+
+    app = ("import os, sys\n"
+           "from pathlib import Path\n"
+           "from shopdesk.server.config import Settings\n"
+           "from shopdesk.server.embedded import EmbeddedServer\n"
+           f"url = EmbeddedServer(Settings.from_env(data_dir=Path({str(tmp_path / 'emb')!r}))).start()\n"
+           "print(url, flush=True)\n"
+           "os._exit(3)  # no stop(), no atexit: as a crash\n")
+    out = subprocess.run([sys.executable, "-c", app], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 3, out.stderr
+    url = out.stdout.strip().splitlines()[-1]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url + "/healthz", timeout=1)
+        except requests.ConnectionError:
+            return
+        time.sleep(0.1)
+    raise AssertionError("the embedded server outlived its app")
+
+
 def test_postgres_database_url_via_cli(postgres, tmp_path):
     url = postgres.create_database("clitest")
     server = ServerProcess(tmp_path / "pg", database_url=url)
