@@ -304,8 +304,8 @@ def main() -> None:
     ap.add_argument("--switch-interval", type=float, metavar="MS",
                     help="sys.setswitchinterval for the run (Python's default 5 ms): GIL hand-over latency")
     ap.add_argument("--embedded", action="store_true",
-                    help="the app talks to an embedded server (uvicorn in a thread of this process, on the same "
-                         "data) as a one-counter shop does; uploads still go through the server process")
+                    help="the app talks to an embedded server (shopdesk.server.embedded, on the same data) as a "
+                         "one-counter shop does; uploads still go through the server process")
     ap.add_argument("--no-sampler", action="store_true", help="measure without the stall sampler thread")
     args = ap.parse_args()
     if args.switch_interval:
@@ -346,7 +346,7 @@ def main() -> None:
 
             os.environ.update(TEST_ENV)
             app_url = EmbeddedServer(ServerSettings.from_env(data_dir=server.data_dir)).start()
-            print(f"the app's server: embedded, {app_url} (uvicorn in a thread of this process)")
+            print(f"the app's server: embedded, {app_url} (started with the window: its start counts)")
         client = ShopClient(app_url)
         profile = client.login(user, pw)
         service = CounterService(client, profile, AppSettings(sounds=False, notifications=False),
