@@ -6,10 +6,12 @@ Per database (SQLite and PostgreSQL run side by side): the real server process; 
 three virtual printers (two colour, one b/w); three counters — `shopdesk agent` processes, the print
 pipeline of the counter app — printing the same queue through a TCP proxy; customers uploading orders
 at random (1–3 files: PDFs of 1–40 pages and images; copies, sides, colour, paper at random), some
-withdrawing, the shopkeeper cancelling some. Meanwhile faults at random: the server SIGKILLed and
-restarted, the proxy resetting every connection / stalling / refusing, printers that die (the device
-fails, jobs abort), run out of paper (the queue stops, jobs wait), get disabled and come back, and a
-counter killed mid-work and restarted (it resumes what it had in flight).
+withdrawing, the shopkeeper cancelling some. Meanwhile faults (each kind once, in random order, before
+any repeats): the server SIGKILLed and restarted; the proxy resetting every connection, stalling
+(sometimes past the counters' read timeout), refusing, or losing the server's answers (the server did
+the work, the counter never hears); printers whose device dies (jobs abort), that run out of paper
+(the queue stops, jobs wait), get disabled, or vanish from CUPS, and come back; a counter SIGKILLed
+mid-work and restarted (it resumes what it had in flight).
 
 Then everything heals and the shop drains. The reckoning, from the server's database (jobs, audit
 trail, ledger), CUPS's own job records and the counters' outboxes:
@@ -181,6 +183,8 @@ class Soak:
         self.proxy: FaultProxy | None = None
         self.agents: list[Agent] = []
         self.result: dict | None = None
+        self._bag: list[str] = []
+        self.cups_seen: dict[int, tuple] = {}  # CUPS's job records saved before a printer was deleted
         # Processes are started from this one long-lived thread: they carry a parent-death signal
         # (setpriv --pdeathsig), which Linux sends when the *thread* that forked them ends.
         self._spawner = ThreadPoolExecutor(1, thread_name_prefix=f"spawn-{tag}")
@@ -196,9 +200,8 @@ class Soak:
         return f"file://{self.cupsd.out}/{printer}.pdf"
 
     def setup(self) -> None:
-        for name, kind in self.printers.items():
-            self.cupsd.lpadmin("-p", name, "-E", "-v", self.device(name), "-m", COLOR_PPD if kind == "color" else PDF_PPD,
-                               "-o", "printer-error-policy=abort-job")
+        for name in self.printers:
+            self._add_printer(name)
         self.spawn(self.server.start)
         self.proxy = FaultProxy(self.server.port).start()
         self.shop = make_shop(self.server, f"Soak {self.db}", commission_bp=1250)
@@ -274,10 +277,26 @@ class Soak:
             self.stop_load.wait(self.rng.uniform(0, gap))
 
     # --- faults ------------------------------------------------------------------------------------
+    def _vanish(self, name: str) -> None:
+        """Deletes a printer. CUPS forgets every job of a deleted printer, finished ones too, so what it
+        knew is written down first (the reckoning merges it), once nothing is being printed there."""
+        self.cupsd.disable(name, "Unplugged")
+        self.cupsd._run("cupsreject", name)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(p == name and st == 5 for _i, p, _n, st in self.cups_jobs()):
+            time.sleep(0.2)
+        for job in self.cups_jobs():
+            self.cups_seen[job[0]] = job
+        self.cupsd.delete(name)
+
+    def _add_printer(self, name: str) -> None:
+        ppd = COLOR_PPD if self.printers[name] == "color" else PDF_PPD
+        self.cupsd.lpadmin("-p", name, "-E", "-v", self.device(name), "-m", ppd, "-o", "printer-error-policy=abort-job")
+
     def _restore_printer(self, name: str) -> None:
         for attempt in range(5):  # lpadmin fails now and then while cupsd is busy with that printer
             try:
-                self.cupsd.lpadmin("-p", name, "-v", self.device(name))
+                self._add_printer(name)
                 self.cupsd.enable(name)
                 self.cupsd._run("cupsaccept", name)
                 return
@@ -285,9 +304,18 @@ class Soak:
                 self.log(f"restoring {name} (try {attempt + 1}): {(exc.stderr or '').strip()}")
                 time.sleep(0.5)
 
+    KINDS = ("server-kill", "drop", "stall", "refuse", "lose-replies", "printer-dead", "printer-paper", "printer-disabled",
+             "printer-vanish", "counter-kill")
+
+    def next_fault(self) -> str:
+        """Every kind once, in a random order, before any repeats: a short run still meets them all."""
+        if not self._bag:
+            self._bag = list(self.KINDS) + ["server-kill", "drop"]
+            self.rng.shuffle(self._bag)
+        return self._bag.pop()
+
     def fault(self) -> None:
-        kind = self.rng.choice(["server-kill", "server-kill", "drop", "drop", "stall", "refuse", "printer-dead",
-                                "printer-paper", "printer-disabled", "counter-kill"])
+        kind = self.next_fault()
         self.fig.faults[kind] += 1
         if kind == "server-kill":
             with self.server_lock:
@@ -299,14 +327,18 @@ class Soak:
         elif kind == "drop":
             n = self.proxy.drop()
             self.log(f"fault: proxy reset {n} connection(s)")
-        elif kind == "stall":
-            secs = self.rng.uniform(2, 12)
+        elif kind == "stall":  # now and then longer than the counters' read timeout (20 s)
+            secs = self.rng.uniform(2, 12) if self.rng.random() < 0.7 else self.rng.uniform(20, 30)
             self.proxy.stall(secs)
             self.log(f"fault: proxy stalls for {secs:.0f} s")
         elif kind == "refuse":
             secs = self.rng.uniform(1, 6)
             self.proxy.refuse(secs)
             self.log(f"fault: proxy refuses connections for {secs:.0f} s")
+        elif kind == "lose-replies":
+            secs = self.rng.uniform(1, 5)
+            self.proxy.lose_replies(secs)
+            self.log(f"fault: the server's answers are lost for {secs:.0f} s")
         elif kind.startswith("printer-"):
             name = self.rng.choice(list(self.printers))
             secs = self.rng.uniform(3, 12)
@@ -314,6 +346,8 @@ class Soak:
                 self.cupsd.lpadmin("-p", name, "-v", "shopdesk-test://dead")
             elif kind == "printer-paper":
                 self.cupsd.lpadmin("-p", name, "-v", "shopdesk-test://out-of-paper")
+            elif kind == "printer-vanish":  # unplugged / removed from CUPS, its queued jobs with it
+                self._vanish(name)
             else:
                 self.cupsd.disable(name, "Out of paper")
             self.log(f"fault: {name} {kind.removeprefix('printer-')} for {secs:.0f} s")
@@ -420,7 +454,7 @@ class Soak:
         status = Counter(j.status for j in jobs)
 
         # CUPS: completed jobs per code (the job name starts with the code; see PrintRequest.job_name)
-        cups_jobs = self.cups_jobs()
+        cups_jobs = list({**self.cups_seen, **{j[0]: j for j in self.cups_jobs()}}.values())
         completed = Counter(name.split()[0] for _id, _p, name, state in cups_jobs if state == 9 and name)
         cups_states = Counter({3: "pending", 4: "held", 5: "processing", 6: "stopped", 7: "canceled",
                                8: "aborted", 9: "completed"}.get(st, str(st)) for *_x, st in cups_jobs)
@@ -478,6 +512,9 @@ class Soak:
             "reports not applied": [f"{r[0]} {r[1]} {by_id[r[2]].code if r[2] in by_id else r[2]} {r[4]}: {r[5]}"
                                     for r in unapplied],
             "CUPS jobs of unknown codes": strangers,
+            # still queued in CUPS after everything healed: it would print later, maybe a second time
+            "CUPS jobs left waiting": [f"{p}-{i} {n!r} {st} (server: {by_code[n.split()[0]].status if n and n.split()[0] in by_code else '?'})"
+                                       for i, p, n, st in cups_jobs if st in (3, 4, 5, 6)],
             "accepted upload missing": sorted(accepted - set(by_code)),
             "ledger": ledger_problems + [str(o) for o in others],
             "counter crashes": [f"{a.name}: {c}" for a in self.agents for c in a.crashes],
@@ -499,9 +536,8 @@ class Soak:
                        threading.Thread(target=self.faults, daemon=True)]
             for t in threads:
                 t.start()
-            threads[0].join()
-            self.stop_load.set()
-            threads[1].join()
+            for t in threads:  # customers stop at the job target; faults go on for the whole duration
+                t.join()
             self.log(f"load over: {len(self.fig.accepted)} jobs accepted; healing every fault and draining")
             self.heal()
             drained = self.drain()

@@ -1,0 +1,37 @@
+"""`bench/soak.py --short` as part of the suite: a shop day of about a minute per database (SQLite and
+PostgreSQL side by side) under server kills, network faults, printer faults and counter crashes, from
+real processes only. Its figures are the reliability claim, so the test holds them to it."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LAST = re.compile(r"^jobs=(\d+) terminal=(\d+) double_prints=(\d+) lost_reports=(\d+) ledger_ok=([01])$")
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
+
+
+def test_short_soak_ends_every_job_once_loses_no_report_and_balances_the_ledger():
+    r = subprocess.run([sys.executable, "bench/soak.py", "--short"], cwd=ROOT, capture_output=True, text=True,
+                       timeout=360)
+    out = r.stdout.strip().splitlines()
+    report = "\n".join(out[-40:]) + "\n" + r.stderr[-3000:]
+    assert out, report
+    m = LAST.match(out[-1])
+    assert m, f"the last line is not the figures line:\n{report}"
+    jobs, terminal, double, lost, ledger_ok = map(int, m.groups())
+    assert jobs >= 60, report  # both databases took a real load
+    assert terminal == jobs, report
+    assert double == 0, report
+    assert lost == 0, report
+    assert ledger_ok == 1, report
+    assert not [ln for ln in out if "DEFECT" in ln], report
+    assert r.returncode == 0, report
+    # the faults did happen: the server was killed and came back at least once per database
+    assert sum("fault: server SIGKILLed" in ln for ln in out) >= 1, report
