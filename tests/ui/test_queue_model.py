@@ -96,17 +96,23 @@ def test_a_refresh_signals_only_the_cells_that_changed(qtbot, shop):
     assert model.data(model.index(0, COL["Code"])) == a["files"][0]["code"]
 
 
-def test_selection_and_scroll_survive_a_refresh_of_a_long_queue(qtbot, shop):
-    shop.upload(pdf_bytes(1), name="a.pdf")
-    orders = _many(_queue(shop)[0], 300)
+def _table(qtbot, width: int, height: int):
+    """The queue as the window shows it: model → filter → a table view on screen."""
     model = QueueModel()
     proxy = QueueFilter()
     proxy.setSourceModel(model)
     view = QTableView()
     qtbot.addWidget(view)
     view.setModel(proxy)
-    view.resize(600, 300)
+    view.resize(width, height)
     view.show()
+    return model, proxy, view
+
+
+def test_selection_and_scroll_survive_a_refresh_of_a_long_queue(qtbot, shop):
+    shop.upload(pdf_bytes(1), name="a.pdf")
+    orders = _many(_queue(shop)[0], 300)
+    model, proxy, view = _table(qtbot, 600, 300)
     model.set_orders(orders)
     view.selectRow(150)
     view.scrollTo(proxy.index(150, 0))
@@ -127,14 +133,7 @@ def test_painting_the_queue_runs_no_python(qtbot, shop):
     """The table's cells are served by Qt: a repaint of the queue (the commonest main-thread work while
     jobs come and go) does not call back into Python once per cell and role, as a Python data() did."""
     shop.upload(pdf_bytes(1), name="a.pdf", customer_name="Asha")
-    model = QueueModel()
-    proxy = QueueFilter()
-    proxy.setSourceModel(model)
-    view = QTableView()
-    qtbot.addWidget(view)
-    view.setModel(proxy)
-    view.resize(900, 600)
-    view.show()
+    model, proxy, view = _table(qtbot, 900, 600)
     model.set_orders(_many(_queue(shop)[0], 100))
     qtbot.wait(10)
     view.viewport().repaint()  # PySide makes some enum types on first use
