@@ -203,3 +203,27 @@ def test_a_refresh_that_leaves_the_selected_job_alone_leaves_its_panel_and_previ
     assert previews == [] and len(panels) == 1 and not window.panel.print_btn.isEnabled()
     window.table.selectRow(1)  # another job: its first page
     assert previews == [window.model.job_at(1)["code"]]
+
+
+def test_a_start_whose_answer_was_lost_is_settled_by_the_window_and_said(counter, qtbot):
+    """The server took print-started but the counter never heard (the in-flight store holds the attempt
+    as 'start-unknown'): the app settles it in the background and says so, and the job is back."""
+    from shopdesk.printing.pipeline import LOST_START_WORDS, UNKNOWN_START
+
+    window, service, shop = counter
+    f = shop.upload(pdf_bytes(1), name="lost.pdf")["files"][0]
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1, timeout=5000)
+    job = window.model.job_at(0)
+    row = service.inflight.claim(job, "Front", "cups")
+    service.inflight.update(job["file_id"], stage=UNKNOWN_START)
+    # what reached the server before the answer was lost
+    service.client.print_started(job["file_id"], printer="Front", counter="Counter 1", idempotency_key=row.start_key)
+    qtbot.waitUntil(lambda: shop.get(f"/file/{f['code']}").json()["status"] == "printing", timeout=5000)
+    with qtbot.waitSignal(service.job_finished, timeout=10_000) as sig:
+        service.settle_starts()  # the app runs this every 10 s
+    file_id, ok, text = sig.args
+    assert file_id == f["file_id"] and not ok and LOST_START_WORDS in text
+    assert service.outbox.wait_until_empty(10)
+    assert _moves(shop, f["code"]) == ["print-started", "print-failed"]  # one start: the re-send was a replay
+    assert shop.get(f"/file/{f['code']}").json()["status"] == "uploaded"
+    assert service.inflight.all() == []
