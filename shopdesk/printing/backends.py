@@ -58,6 +58,13 @@ class CupsBackend:
 
         self.server = server
         self._local = threading.local()
+        # How each job ended, as CUPS announced it (job id → first final job-state): CUPS forgets every
+        # job of a printer that is deleted (a driverless queue that comes and goes, a reconfigured
+        # printer), finished ones too, and a job that completed just before must not count as failed.
+        self._events_lock = threading.Lock()
+        self._subscription: int | None = None
+        self._last_event = 0
+        self._ended: dict[int, int] = {}
 
     def _conn(self):
         import cups
@@ -134,6 +141,8 @@ class CupsBackend:
         def send(c):
             return int(c.printFile(printer, str(path), title, ipp_options(req)))
 
+        self._subscribe()  # before the job exists, so its end cannot be missed
+
         try:
             try:
                 return self._call(send, retry=False)
@@ -157,9 +166,11 @@ class CupsBackend:
             a = self._call(lambda c: c.getJobAttributes(job_id, requested_attributes=[
                 "job-state", "job-state-reasons", "job-printer-state-message"]))
         except cups.IPPError:
-            # The job is gone from CUPS: with its printer, or purged.
+            # The job is gone from CUPS: with its printer, or purged. How did it end, if CUPS said?
             exists = self.printer(printer) is not None
-            return JobView(state=CANCELED if exists else ABORTED, reasons=("job-purged",), printer_exists=exists)
+            ended = self.ended(job_id)
+            return JobView(state=ended or (CANCELED if exists else ABORTED), reasons=("job-purged",),
+                           printer_exists=exists)
         reasons = a.get("job-state-reasons") or []
         if isinstance(reasons, str):
             reasons = [reasons]
@@ -168,6 +179,45 @@ class CupsBackend:
         if p is None:
             return JobView(**common, printer_exists=False)
         return JobView(**common, printer_state=p.state, printer_reasons=tuple(p.reasons), printer_message=p.message)
+
+    def _subscribe(self) -> None:
+        """A server-wide subscription to job-completed events (pulled with Get-Notifications), made once;
+        made again if CUPS forgot it (restarted, lease over)."""
+        import cups
+
+        with self._events_lock:
+            if self._subscription is not None:
+                return
+            try:
+                self._subscription = int(self._call(lambda c: c.createSubscription(
+                    "ipp://localhost/", events=["job-completed"], lease_duration=24 * 3600)))
+                self._last_event = 0
+            except (cups.IPPError, PrinterUnavailable, AttributeError) as exc:
+                log.info("no CUPS job events (%s): a job whose printer is deleted counts as not printed", exc)
+
+    def ended(self, job_id: int) -> int | None:
+        """The job-state CUPS announced when the job ended (completed / cancelled / aborted), or None."""
+        import cups
+
+        with self._events_lock:
+            if self._subscription is None:
+                return self._ended.get(job_id)
+            sub = self._subscription
+            try:
+                answer = self._call(lambda c: c.getNotifications([sub], [self._last_event + 1]))
+            except (cups.IPPError, PrinterUnavailable) as exc:
+                log.info("CUPS job events: %s", exc)
+                self._subscription = None  # made again at the next submit
+                return self._ended.get(job_id)
+            for event in answer.get("events", []):
+                self._last_event = max(self._last_event, int(event.get("notify-sequence-number", 0)))
+                jid, state = event.get("notify-job-id"), event.get("job-state")
+                if jid is not None and state is not None:
+                    # the first end counts: deleting a printer announces its finished jobs again as cancelled
+                    self._ended.setdefault(int(jid), int(state))
+            while len(self._ended) > 10_000:
+                self._ended.pop(next(iter(self._ended)))
+            return self._ended.get(job_id)
 
     def cancel(self, job_id: int) -> None:
         import cups

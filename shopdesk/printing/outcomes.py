@@ -71,6 +71,8 @@ class JobView:
 
 
 def classify(view: JobView) -> Outcome:
+    if view.state == COMPLETED:  # finished, even if its printer has gone since
+        return Outcome.PRINTED
     if not view.printer_exists:
         return Outcome.FAILED
     outcome = STATE_OUTCOMES.get(view.state, Outcome.RUNNING)
@@ -99,7 +101,7 @@ def judge(view: JobView, printer: str, *, stuck_for: float = 0.0, stuck_limit: f
     `stuck_limit` seconds (the pipeline then cancels it, so it cannot come out later)."""
     outcome = classify(view)
     printer_ok, printer_words = view.printer_health
-    if not view.printer_exists:
+    if outcome is not Outcome.PRINTED and not view.printer_exists:
         return Outcome.FAILED, f"Printer '{printer}' was removed while the job was in it."
     if outcome is Outcome.PRINTED:
         return Outcome.PRINTED, f"Printed on '{printer}'."

@@ -422,3 +422,38 @@ def test_a_lost_start_after_the_reuse_window_is_settled_before_a_new_one(shop, t
     finally:
         rig.close()
         proxy.close()
+
+
+def test_a_job_that_completed_just_before_its_printer_was_deleted_counts_as_printed(rig, cupsd, printer):
+    """CUPS forgets every job of a deleted printer, finished ones too (driverless queues come and go).
+    The soak found the pipeline then reported a printed job as failed, and it was printed again."""
+    import cups
+
+    name = printer("file", "Fleeting")
+    job = rig.job(pdf_bytes(1))
+
+    def delete_printer_once_done(stage, words, fraction):
+        if stage != "sent":
+            return
+        job_id = int(words.split()[2])  # "CUPS job N on Fleeting"
+        deadline = time.monotonic() + 20
+        while cups.Connection().getJobAttributes(job_id)["job-state"] != 9 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        cupsd.delete(name)  # before the pipeline's first look
+
+    outcome = rig.pipeline.print_job(job, name, progress=delete_printer_once_done)
+    assert outcome.result is Result.PRINTED, outcome.message
+    assert [m for m, _ in rig.moves(job)] == ["print-started", "confirm"]
+
+
+def test_a_job_deleted_with_its_printer_before_it_printed_still_counts_as_failed(rig, cupsd, printer):
+    name = printer("door-open", "Gone")  # the job cannot come out
+    job = rig.job(pdf_bytes(1))
+
+    def delete_printer(stage, words, fraction):
+        if stage == "sent":
+            cupsd.delete(name)
+
+    outcome = rig.pipeline.print_job(job, name, progress=delete_printer)
+    assert outcome.result is Result.FAILED
+    assert outcome.message == f"Printer '{name}' was removed while the job was in it."
