@@ -286,7 +286,9 @@ class Soak:
         while time.monotonic() < deadline and any(p == name and st == 5 for _i, p, _n, st in self.cups_jobs()):
             time.sleep(0.2)
         for job in self.cups_jobs():
-            self.cups_seen[job[0]] = job
+            job_id, printer, job_name, state = job
+            # deleting the printer cancels what is still queued on it (CUPS announces it as cancelled)
+            self.cups_seen[job_id] = (job_id, printer, job_name, 7 if printer == name and state < 7 else state)
         self.cupsd.delete(name)
 
     def _add_printer(self, name: str) -> None:
