@@ -112,10 +112,8 @@ class PrintPipeline:
 
     def _begin(self, job: dict, printer: str, backend) -> InFlightJob:
         fid = int(job["file_id"])
-        with self._active_lock:
-            if fid in self._active:
-                raise AlreadyInFlight(f"Job {job['code']} is already being printed on this counter.")
-            self._active.add(fid)
+        if not self._take(fid):
+            raise AlreadyInFlight(f"Job {job['code']} is already being printed on this counter.")
         try:
             old = self.inflight.get(fid)
             if old is not None and old.stage == UNKNOWN_START:
@@ -127,6 +125,14 @@ class PrintPipeline:
         except BaseException:
             self._end(fid)
             raise
+
+    def _take(self, file_id: int) -> bool:
+        """Marks the job as worked on by this process; False if something here already is."""
+        with self._active_lock:
+            if file_id in self._active:
+                return False
+            self._active.add(file_id)
+            return True
 
     def _end(self, file_id: int) -> None:
         with self._active_lock:
@@ -280,12 +286,8 @@ class PrintPipeline:
         agent does before each look at the queue). Jobs whose server is still unreachable stay."""
         out = []
         for row in self.inflight.all():
-            if row.stage != UNKNOWN_START:
+            if row.stage != UNKNOWN_START or not self._take(row.file_id):
                 continue
-            with self._active_lock:
-                if row.file_id in self._active:
-                    continue
-                self._active.add(row.file_id)
             try:
                 outcome = self._resolve(row)
                 if outcome is not None:
@@ -295,9 +297,6 @@ class PrintPipeline:
             finally:
                 self._end(row.file_id)
         return out
-
-    def unresolved_starts(self) -> int:
-        return sum(1 for r in self.inflight.all() if r.stage == UNKNOWN_START)
 
     def awaiting_confirmation(self) -> list[InFlightJob]:
         return [r for r in self.inflight.all() if r.stage == "awaiting-confirm"]

@@ -102,10 +102,7 @@ class CounterService(QObject):
     def settle_starts(self) -> None:
         """Prints whose print-started answer was lost (the server or network failed at that moment) may
         show as printing at this counter on the server: settled in a worker, every 10 s while any is left."""
-        def work():
-            return self.pipeline.resolve_starts() if self.pipeline.unresolved_starts() else []
-
-        self.tasks.run(work, on_done=lambda outcomes: [self._print_done(o) for o in outcomes],
+        self.tasks.run(self.pipeline.resolve_starts, on_done=lambda outcomes: [self._print_done(o) for o in outcomes],
                        on_error=self._task_error("Settling interrupted prints"))
 
     def _resumed(self, outcomes: list[PrintOutcome]) -> None:
