@@ -34,6 +34,7 @@ class SubmitError(Exception):
 # IPP_INTERNAL_ERROR (a local failure, with errno's text, e.g. the connection dropped while sending).
 _CONNECTION_LOST = (0x502, 0x500)
 _NOT_FOUND, _NOT_ACCEPTING = 0x406, 0x506
+_LEASE = 24 * 3600  # seconds a job-events subscription lasts; renewed at half of it, when a job is sent
 
 
 def _split_server(server: str) -> tuple[str, int | None]:
@@ -63,6 +64,7 @@ class CupsBackend:
         # printer), finished ones too, and a job that completed just before must not count as failed.
         self._events_lock = threading.Lock()
         self._subscription: int | None = None
+        self._subscribed_at = 0.0
         self._last_event = 0
         self._ended: dict[int, int] = {}
 
@@ -181,18 +183,28 @@ class CupsBackend:
         return JobView(**common, printer_state=p.state, printer_reasons=tuple(p.reasons), printer_message=p.message)
 
     def _subscribe(self) -> None:
-        """A server-wide subscription to job-completed events (pulled with Get-Notifications), made once;
-        made again if CUPS forgot it (restarted, lease over)."""
+        """A server-wide subscription to job-completed events (pulled with Get-Notifications): made at the
+        first job, renewed when half its lease has passed, made again if CUPS forgot it."""
         import cups
 
         with self._events_lock:
             if self._subscription is not None:
-                return
+                if time.monotonic() - self._subscribed_at < _LEASE / 2:
+                    return
+                sub = self._subscription
+                try:  # an app that runs for days keeps its subscription (the events already queued too)
+                    self._call(lambda c: c.renewSubscription(sub, _LEASE))
+                    self._subscribed_at = time.monotonic()
+                    return
+                except (cups.IPPError, PrinterUnavailable) as exc:
+                    log.info("renewing the CUPS job events: %s", exc)
             try:
                 self._subscription = int(self._call(lambda c: c.createSubscription(
-                    "ipp://localhost/", events=["job-completed"], lease_duration=24 * 3600)))
+                    "ipp://localhost/", events=["job-completed"], lease_duration=_LEASE)))
+                self._subscribed_at = time.monotonic()
                 self._last_event = 0
             except (cups.IPPError, PrinterUnavailable, AttributeError) as exc:
+                self._subscription = None
                 log.info("no CUPS job events (%s): a job whose printer is deleted counts as not printed", exc)
 
     def ended(self, job_id: int) -> int | None:

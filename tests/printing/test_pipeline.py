@@ -457,3 +457,20 @@ def test_a_job_deleted_with_its_printer_before_it_printed_still_counts_as_failed
     outcome = rig.pipeline.print_job(job, name, progress=delete_printer)
     assert outcome.result is Result.FAILED
     assert outcome.message == f"Printer '{name}' was removed while the job was in it."
+
+
+def test_the_job_events_subscription_is_renewed_not_lost_on_a_long_day(rig, cupsd):
+    """The subscription that tells how vanished jobs ended has a 24 h lease: a counter that runs for
+    days renews it (same subscription, its queued events kept) instead of losing it silently."""
+    import cups
+
+    assert rig.pipeline.print_job(rig.job(pdf_bytes(1)), "Front").result is Result.PRINTED
+    first = rig.cups._subscription
+    assert first is not None
+    cups.Connection().renewSubscription(first, 60)  # as if its lease were nearly over …
+    rig.cups._subscribed_at -= 13 * 3600  # … half a lease and more after it was made
+    assert rig.pipeline.print_job(rig.job(pdf_bytes(1)), "Front").result is Result.PRINTED
+    assert rig.cups._subscription == first
+    [sub] = [s for s in cups.Connection().getSubscriptions("ipp://localhost/")
+             if s["notify-subscription-id"] == first]
+    assert sub["notify-lease-duration"] == 24 * 3600
