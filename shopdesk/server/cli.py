@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from .config import Settings
+from .config import SHUTDOWN_GRACE_SECONDS, Settings
 
 
 def _settings(args) -> Settings:
@@ -40,10 +40,11 @@ def cmd_serve(args) -> int:
         if settings.database_url:
             os.environ["SHOPDESK_DATABASE_URL"] = settings.database_url
         uvicorn.run("shopdesk.server.app:app_from_env", factory=True, host=args.host, port=args.port,
-                    workers=args.workers, log_level=log_level, proxy_headers=True)
+                    workers=args.workers, log_level=log_level, proxy_headers=True,
+                    timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS)
     else:
         uvicorn.run(create_app(settings, run_migrations=False), host=args.host, port=args.port,
-                    log_level=log_level, proxy_headers=True)
+                    log_level=log_level, proxy_headers=True, timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS)
     return 0
 
 

@@ -22,6 +22,11 @@ def _env_int(name: str, default: int) -> int:
     except ValueError as exc:
         raise SystemExit(f"{name} must be a whole number (got {raw!r})") from exc
 
+# On shutdown, requests still open after this long are cancelled: a long-poll (`GET /queue?wait=`) holds
+# its connection for up to 30 s, and without a bound the server — and the app quitting with its embedded
+# one — waited for it. Counters simply poll again.
+SHUTDOWN_GRACE_SECONDS = 2
+
 
 @dataclass
 class Settings:

@@ -38,3 +38,6 @@ class ServerContext:
     # shop id → (queue_rev, rendered GET /queue body). The body of a revision never changes: every
     # change to a shop's waiting jobs bumps its revision in the same transaction.
     queue_cache: dict[int, tuple[int, bytes]] = field(default_factory=dict)
+    # Set when the server is about to stop: held long-polls answer 304 at their next check (≤ 0.25 s)
+    # instead of holding the shutdown up.
+    closing: bool = False

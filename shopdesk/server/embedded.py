@@ -21,7 +21,7 @@ import socket
 import threading
 import time
 
-from .config import Settings
+from .config import SHUTDOWN_GRACE_SECONDS, Settings
 
 log = logging.getLogger("shopdesk.server.embedded")
 
@@ -39,7 +39,9 @@ def _serve(settings: Settings, sock: socket.socket, ready, stop, parent_pid: int
     # The app decides when its server stops (the stop event): Ctrl+C in a terminal reaches the whole
     # process group, and the app quits first, then stops the server.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning", lifespan="on"))
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on",
+                                           timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS))
     server.capture_signals = contextlib.nullcontext
 
     def watch() -> None:
@@ -48,6 +50,9 @@ def _serve(settings: Settings, sock: socket.socket, ready, stop, parent_pid: int
                 ready.set()
             if os.getppid() != parent_pid:  # the app is gone (crashed, killed): so is its server
                 break
+        ctx = getattr(app.state, "ctx", None)
+        if ctx is not None:
+            ctx.closing = True  # held long-polls answer now instead of holding the stop up
         server.should_exit = True
 
     threading.Thread(target=watch, name="embedded-api-watch", daemon=True).start()

@@ -62,6 +62,35 @@ def test_embedded_server_starts_on_a_free_port_serves_and_stops(tmp_path):
         pass
 
 
+def test_embedded_server_stops_at_once_while_a_counter_long_polls(tmp_path):
+    """Quitting the app stops its server: a held `GET /queue?wait=30` (the app's own watcher) answers
+    304 at once instead of holding the stop up (it used to take the 10 s stop timeout, then a kill)."""
+    import threading
+    import time
+
+    from shopdesk.server.cli import main as server_cli
+    from shopdesk.server.config import Settings
+    from shopdesk.server.embedded import EmbeddedServer
+
+    data = tmp_path / "emb"
+    assert server_cli(["demo", "--data-dir", str(data)]) == 0
+    emb = EmbeddedServer(Settings.from_env(data_dir=data))
+    emb.start()
+    token = login(emb.url, "counter", "demo-counter-pass")
+    auth = {"Authorization": f"Bearer {token}"}
+    etag = requests.get(emb.url + "/queue", headers=auth, timeout=10).headers["ETag"]
+    answers = []
+    held = threading.Thread(target=lambda: answers.append(requests.get(
+        emb.url + "/queue", params={"wait": 30}, headers={**auth, "If-None-Match": etag}, timeout=40)))
+    held.start()
+    time.sleep(1.0)  # the request is being held
+    t = time.monotonic()
+    emb.stop()
+    assert time.monotonic() - t < 3
+    held.join(5)
+    assert [a.status_code for a in answers] == [304]
+
+
 def test_embedded_server_runs_in_its_own_process_off_the_apps_gil(tmp_path):
     """The app's process only talks HTTP to it: the server's Python work never holds the window's GIL."""
     import os

@@ -65,7 +65,7 @@ async def get_queue(request: Request, p: ShopUser, ctx: Ctx,
         if not _matches(inm, etag):
             break
         remaining = deadline - loop.time()
-        if remaining <= 0 or await request.is_disconnected():
+        if remaining <= 0 or ctx.closing or await request.is_disconnected():
             return Response(status_code=304, headers={"ETag": etag, "Cache-Control": "no-cache"})
         try:
             await asyncio.wait_for(event.wait(), timeout=min(remaining, ctx.settings.longpoll_check_seconds))
