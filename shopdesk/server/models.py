@@ -48,6 +48,9 @@ class Shop(Base):
     __tablename__ = "shops"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
+    address: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    hours: Mapped[str] = mapped_column(String(200), default="")  # free text: "Mon–Sat 9:00–19:00"
     is_open: Mapped[bool] = mapped_column(Boolean, default=False)
     last_heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     heartbeat_limit_seconds: Mapped[int] = mapped_column(Integer, default=180)
@@ -72,6 +75,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     shop_id: Mapped[int | None] = mapped_column(ForeignKey("shops.id"), nullable=True)
     full_name: Mapped[str] = mapped_column(String(120), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)  # a disabled login cannot log in
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -150,6 +155,20 @@ class AuditEntry(Base):
     printer: Mapped[str | None] = mapped_column(String(120), nullable=True)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class ShopEvent(Base):
+    """The shop's own audit trail (the job moves have theirs in `audit`): profile and price changes,
+    logins added, disabled or reset, and security notices such as an account being guessed."""
+
+    __tablename__ = "shop_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_id: Mapped[int | None] = mapped_column(ForeignKey("shops.id"), nullable=True, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(80))  # a username, or "system"
+    action: Mapped[str] = mapped_column(String(40))  # e.g. "prices.update", "staff.disable"
+    target: Mapped[str | None] = mapped_column(String(120), nullable=True)  # e.g. the username changed
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)  # what changed, in words (no secrets)
 
 
 class LedgerEntry(Base):
