@@ -15,7 +15,7 @@ from .config import Settings
 from .context import ServerContext
 from .db import Database, migrate
 from .errors import JSONResponse, install_error_handlers
-from .routes import auth, customer, health, money, queue, shop
+from .routes import auth, customer, health, money, owner, queue, shop
 from .storage import FileStore
 
 log = logging.getLogger("shopdesk.server")
@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     app = FastAPI(title="shopdesk sync API", version=__version__, description=DESCRIPTION,
                   lifespan=lifespan, default_response_class=JSONResponse)
     install_error_handlers(app)
-    for r in (health.router, auth.router, customer.router, queue.router, shop.router, money.router):
+    for r in (health.router, auth.router, customer.router, queue.router, shop.router, owner.router, money.router):
         app.include_router(r)
     return app
 

@@ -48,6 +48,10 @@ class Settings:
     requeue_after_seconds: int = 600  # SHOPDESK_REQUEUE_AFTER_SECONDS (printing jobs of a silent shop)
     sweep_interval_seconds: int = 30  # SHOPDESK_SWEEP_INTERVAL_SECONDS
     idempotency_ttl_seconds: int = 24 * 3600  # SHOPDESK_IDEMPOTENCY_TTL_SECONDS
+    # SHOPDESK_SETUP_KEY: with it, `POST /setup` (header `Setup-Key`) creates the first shop and its owner
+    # while the server has none. The app's embedded server gets a random one per start; unset, first-run
+    # setup over the API is off (use `shopdesk-server create-shop` / `create-user`).
+    setup_key: str | None = None
     longpoll_check_seconds: float = 0.25  # how often a held /queue?wait= checks the database
     max_wait_seconds: int = 30
 
@@ -77,6 +81,8 @@ class Settings:
                 values[f.name] = _env_int(env, 0)
         if os.environ.get("SHOPDESK_DATA_DIR"):
             values["data_dir"] = Path(os.environ["SHOPDESK_DATA_DIR"])
+        if os.environ.get("SHOPDESK_SETUP_KEY"):
+            values["setup_key"] = os.environ["SHOPDESK_SETUP_KEY"]
         if os.environ.get("SHOPDESK_DATABASE_URL"):
             values["database_url"] = os.environ["SHOPDESK_DATABASE_URL"]
         values.update({k: v for k, v in overrides.items() if v is not None})

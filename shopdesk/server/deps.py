@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlalchemy import select
 
 from . import ratelimit
 from .context import ServerContext
-from .errors import Forbidden, Unauthorized
+from .errors import BadRequest, Forbidden, Unauthorized
 from .models import Token, User
 from .security import token_hash
 
@@ -23,6 +23,18 @@ def get_ctx(request: Request) -> ServerContext:
 Ctx = Annotated[ServerContext, Depends(get_ctx)]
 
 SHOP_ROLES = ("staff", "owner")
+
+
+@dataclass(frozen=True)
+class OwnerAct:
+    """Who acts (an owner, or an admin for any shop) and for which shop."""
+
+    principal: Principal
+    shop_id: int
+
+    @property
+    def actor(self) -> str:
+        return self.principal.username
 
 
 @dataclass(frozen=True)
@@ -55,10 +67,10 @@ async def _principal(request: Request, ctx: ServerContext, token: str) -> Princi
     th = token_hash(token)
     async with ctx.db.read() as s:
         row = (await s.execute(
-            select(Token.expires_at, Token.revoked_at, User.id, User.username, User.role, User.shop_id)
+            select(Token.expires_at, Token.revoked_at, User.id, User.username, User.role, User.shop_id, User.active)
             .join(User, User.id == Token.user_id).where(Token.token_hash == th)
         )).first()
-    if row is None or row.revoked_at is not None:
+    if row is None or row.revoked_at is not None or not row.active:
         raise Unauthorized("Please log in: this token is not valid (it was revoked or never issued).")
     if row.expires_at <= datetime.now(UTC):
         raise Unauthorized("Your session has expired; please log in again.")
@@ -90,6 +102,23 @@ async def owner_principal(p: Annotated[Principal, Depends(current_principal)]) -
     return p
 
 
+async def owned_shop(p: Annotated[Principal, Depends(current_principal)],
+                     shop_id: Annotated[int | None, Query(ge=1, le=2_147_483_647,
+                                                          description="admin: the shop to act for")] = None
+                     ) -> OwnerAct:
+    """The shop whose settings the caller may change: an owner's own shop, or for an admin the shop
+    named by `?shop_id=`."""
+    if p.role == "admin":
+        if shop_id is None:
+            raise BadRequest("shop_id: an administrator names the shop with ?shop_id=")
+        return OwnerAct(p, shop_id)
+    if p.role != "owner" or p.shop_id is None:
+        raise Forbidden("Only the shop's owner can do this.")
+    if shop_id is not None and shop_id != p.shop_id:
+        raise Forbidden("This is another shop's data.")
+    return OwnerAct(p, p.shop_id)
+
+
 async def admin_principal(p: Annotated[Principal, Depends(current_principal)]) -> Principal:
     if p.role != "admin":
         raise Forbidden("Only a platform administrator can do this.")
@@ -116,3 +145,4 @@ MaybeUser = Annotated[Principal | None, Depends(optional_principal)]
 ShopUser = Annotated[Principal, Depends(shop_principal)]
 Owner = Annotated[Principal, Depends(owner_principal)]
 Admin = Annotated[Principal, Depends(admin_principal)]
+ShopOwner = Annotated[OwnerAct, Depends(owned_shop)]

@@ -187,6 +187,9 @@ class PriceOut(BaseModel):
 class ShopOut(BaseModel):
     shop_id: int
     name: str
+    address: str
+    phone: str
+    hours: str
     is_open: bool
     last_heartbeat_at: str | None
     heartbeat_limit_seconds: int
@@ -250,3 +253,78 @@ class HealthOut(BaseModel):
     status: str
     database: str
     version: str
+
+
+# --- owner controls (v2) ---------------------------------------------------------------------------
+class ShopProfileIn(BaseModel):
+    name: Text | None = Field(default=None, max_length=120)
+    address: Text | None = Field(default=None, max_length=200)
+    phone: Text | None = Field(default=None, max_length=40)
+    hours: Text | None = Field(default=None, max_length=200)
+
+
+class PriceIn(BaseModel):
+    color_mode: Literal["bw", "color"]
+    paper_size: Literal["A4", "A3", "Letter", "Legal"]
+    price: Decimal = Field(ge=0, le=10000, max_digits=7, decimal_places=2)
+
+
+class PricesIn(BaseModel):
+    prices: list[PriceIn] = Field(min_length=1, max_length=16)
+
+
+class StaffOut(BaseModel):
+    id: int
+    username: str
+    full_name: str
+    role: Literal["staff", "owner"]
+    active: bool
+    last_login_at: str | None
+
+
+class StaffIn(BaseModel):
+    username: Text = Field(min_length=1, max_length=80)
+    password: Text = Field(min_length=1, max_length=200, description="at least 10 characters")
+    full_name: Text = Field(default="", max_length=120)
+    role: Literal["staff", "owner"] = "staff"
+
+
+class StaffUpdateIn(BaseModel):
+    active: bool | None = None
+    password: Text | None = Field(default=None, min_length=1, max_length=200, description="at least 10 characters")
+    full_name: Text | None = Field(default=None, max_length=120)
+    role: Literal["staff", "owner"] | None = None
+
+
+class ShopEventOut(BaseModel):
+    id: int
+    at: str
+    actor: str
+    action: str
+    target: str | None
+    detail: str | None
+
+
+class SetupShopIn(BaseModel):
+    name: Text = Field(max_length=120)
+    address: Text = Field(default="", max_length=200)
+    phone: Text = Field(default="", max_length=40)
+    hours: Text = Field(default="", max_length=200)
+
+
+class SetupLoginIn(BaseModel):
+    username: Text = Field(max_length=80)
+    password: Text = Field(max_length=200)
+    full_name: Text = Field(default="", max_length=120)
+
+
+class SetupIn(BaseModel):
+    shop: SetupShopIn
+    owner: SetupLoginIn
+    prices: list[PriceIn] | None = Field(default=None, max_length=16)
+    staff: SetupLoginIn | None = None
+
+
+class SetupStatusOut(BaseModel):
+    needed: bool = Field(description="true while this server has no shop yet")
+    allowed: bool = Field(description="true when this server takes POST /setup (it was started with a setup key)")

@@ -164,6 +164,9 @@ class ShopAccount:
     def post(self, path: str, who: str = "staff", **kw) -> requests.Response:
         return requests.post(self.url + path, headers={**self.headers(who), **kw.pop("headers", {})}, timeout=30, **kw)
 
+    def put(self, path: str, who: str = "staff", **kw) -> requests.Response:
+        return requests.put(self.url + path, headers={**self.headers(who), **kw.pop("headers", {})}, timeout=30, **kw)
+
     def upload_response(self, *files, shop_id: int | None = None, headers: dict | None = None,
                         **settings) -> requests.Response:
         """files: paths, bytes, or (name, bytes|path) pairs. settings: copies, print_mode, ..."""

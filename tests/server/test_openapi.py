@@ -26,6 +26,14 @@ def _spec_routes() -> set[tuple[str, str]]:
     return routes
 
 
+# Routes of API.md's v2 additions whose issue is still open. The test fails when one of them is served,
+# so this list shrinks as they land and never hides a route that exists.
+NOT_YET_BUILT = {
+    ("GET", "/"), ("GET", "/s/{}"), ("GET", "/j/{}"),  # #13 the customer front door
+    ("GET", "/shop/webhooks"), ("POST", "/shop/webhooks"), ("DELETE", "/shop/webhooks/{}"),  # #18 webhooks
+}
+
+
 def test_every_route_of_api_md_is_served(live_server):
     if not SPEC.exists():
         pytest.skip("shared/spec/API.md is not beside this checkout")
@@ -33,7 +41,8 @@ def test_every_route_of_api_md_is_served(live_server):
     served = {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}
     missing = {(m, re.sub(r"\{[^}]+\}", "{}", p)) for m, p in _spec_routes()} - \
               {(m, re.sub(r"\{[^}]+\}", "{}", p)) for m, p in served}
-    assert not missing, f"routes of API.md not served: {sorted(missing)}"
+    assert not missing - NOT_YET_BUILT, f"routes of API.md not served: {sorted(missing - NOT_YET_BUILT)}"
+    assert missing == NOT_YET_BUILT, f"served now, take them off NOT_YET_BUILT: {sorted(NOT_YET_BUILT - missing)}"
     assert requests.get(live_server.url + "/docs", timeout=10).status_code == 200
     # errors are documented with the envelope
     assert "ErrorOut" in doc["components"]["schemas"]

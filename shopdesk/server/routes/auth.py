@@ -45,10 +45,13 @@ async def login(body: LoginIn, ctx: Ctx):
                 raise Forbidden(f"Wrong password. The account is now locked for "
                                 f"{s.lockout_seconds // 60} min after {s.max_failed_logins} wrong passwords.")
         raise Unauthorized("Wrong username or password.")
+    if not user.active:  # the password was right, so saying why is safe
+        raise Forbidden("This login has been disabled by the shop's owner.")
     token = new_token()
     expires = now + timedelta(seconds=s.token_ttl_seconds)
     async with ctx.db.write() as session:
-        await session.execute(update(User).where(User.id == user.id).values(failed_logins=0, locked_until=None))
+        await session.execute(update(User).where(User.id == user.id).values(failed_logins=0, locked_until=None,
+                                                                           last_login_at=now))
         session.add(Token(token_hash=token_hash(token), user_id=user.id, created_at=now, expires_at=expires))
     return JSONResponse({"token": token, "role": user.role, "username": user.username,
                          "shop_id": user.shop_id, "expires_at": iso(expires)})

@@ -28,7 +28,8 @@ async def shop_json(s, shop: Shop) -> dict:
     waiting = (await s.execute(select(func.count()).select_from(Job).where(
         Job.shop_id == shop.id, Job.status.in_(job_service.WAITING_VALUES)))).scalar_one()
     return {
-        "shop_id": shop.id, "name": shop.name, "is_open": shop.is_open,
+        "shop_id": shop.id, "name": shop.name, "address": shop.address, "phone": shop.phone,
+        "hours": shop.hours, "is_open": shop.is_open,
         "last_heartbeat_at": iso(shop.last_heartbeat_at), "heartbeat_limit_seconds": shop.heartbeat_limit_seconds,
         "commission": (Decimal(shop.commission_bp) / 10000).quantize(Decimal("0.0001")),
         "prices": [{"color_mode": c, "paper_size": p, "price": to_decimal(cents)} for c, p, cents in prices.as_rows()],
