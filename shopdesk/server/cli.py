@@ -116,6 +116,20 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_import_embedded(args) -> int:
+    from .transfer import ImportRefused, import_embedded
+
+    settings = _settings(args)
+    try:
+        report = import_embedded(Path(args.source), settings)
+    except ImportRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"Imported the shop from {args.source} into {settings.data_dir}: {report.summary()}.")
+    print("Point the counter apps at this server (Settings → Server) and log in again.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="shopdesk-server", description="The shopdesk sync API server.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -142,6 +156,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shop", type=int, help="the shop of a staff member or owner")
     p.add_argument("--full-name")
     p.set_defaults(func=cmd_create_user)
+
+    p = sub.add_parser("import-embedded", help="move a shop from the app's built-in server (its data folder) "
+                       "into this server's database and files")
+    _common(p)
+    p.add_argument("--from", dest="source", required=True,
+                   help="the app's server folder, e.g. ~/.local/share/shopdesk/shop (close the app first)")
+    p.set_defaults(func=cmd_import_embedded)
 
     p = sub.add_parser("demo", help="seed a demo shop, users and a queue of jobs")
     _common(p)
