@@ -20,7 +20,7 @@ def main() -> int:
     app = QApplication(sys.argv[:1])
     from shopdesk.printing.backends import default_printer_set
     from shopdesk.settings import AppSettings
-    from shopdesk.ui.app import start_embedded
+    from shopdesk.ui.app import start_demo
     from shopdesk.ui.history import HistoryDialog
     from shopdesk.ui.mainwindow import MainWindow
     from shopdesk.ui.payouts import PayoutsDialog
@@ -28,8 +28,7 @@ def main() -> int:
     from shopdesk.ui.service import CounterService
 
     tmp = Path(tempfile.mkdtemp(prefix="shopdesk-shots-"))
-    server, client, profile = start_embedded(argparse.Namespace(data_dir=str(tmp / "server"), screenshot=True),
-                                             AppSettings())
+    server, client, profile = start_demo(tmp / "server")
     # some history and earnings to show
     orders, _ = client.queue()
     for o in orders[1:3]:

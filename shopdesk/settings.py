@@ -13,7 +13,7 @@ from pathlib import Path
 import platformdirs
 
 log = logging.getLogger("shopdesk.settings")
-VERSION = 1
+VERSION = 2
 
 
 def config_dir() -> Path:
@@ -40,7 +40,10 @@ class RoutingRule:
 
 @dataclass
 class AppSettings:
-    server_url: str = ""  # "" → the embedded server with its demo shop
+    # where the shop is: "" → not chosen yet (first run: the setup screen), "embedded" → this computer is
+    # the shop (the built-in server, data in the user data dir), "remote" → a shop server at server_url
+    shop_mode: str = ""
+    server_url: str = ""  # the shop server, with shop_mode "remote"
     username: str = ""  # last login name (the token is in the keyring)
     counter_name: str = "Counter 1"  # shown to other counters ("already printing at Counter 1")
     default_printer: str = ""  # "" → CUPS's default, else the first printer
@@ -86,8 +89,12 @@ class AppSettings:
 
 
 def _upgrade(raw: dict) -> dict:
-    """Versioned migrations of the settings file (none yet beyond version 1)."""
+    """Versioned migrations of the settings file."""
     raw = dict(raw)
     raw.setdefault("version", 1)
+    if raw["version"] < 2:  # v1 had no shop_mode: a server URL meant a remote shop, none meant the demo
+        raw["shop_mode"] = "remote" if raw.get("server_url") else ""
+    if raw.get("shop_mode") not in ("", "embedded", "remote"):
+        raw["shop_mode"] = ""
     raw["version"] = VERSION
     return raw

@@ -158,6 +158,43 @@ class ShopClient:
     def heartbeat(self) -> dict:
         return self._json("POST", "/shop/heartbeat", retry=False)
 
+    # --- the owner's controls --------------------------------------------------------------------------
+    def update_shop(self, **profile) -> dict:
+        """name, address, phone, hours: the ones given change."""
+        return self._json("PUT", "/shop", json_body=profile)
+
+    def set_prices(self, prices: list[dict]) -> list:
+        """[{color_mode, paper_size, price (Decimal or str)}] — the whole table at once."""
+        # amounts as strings: exact on the wire, never through a float
+        return self._json("PUT", "/shop/prices", json_body={"prices": [{**p, "price": str(p["price"])} for p in prices]})
+
+    def staff(self) -> list:
+        return self._json("GET", "/shop/staff")
+
+    def add_staff(self, *, username: str, password: str, full_name: str = "", role: str = "staff") -> dict:
+        return self._json("POST", "/shop/staff", json_body={"username": username, "password": password,
+                                                            "full_name": full_name, "role": role})
+
+    def update_staff(self, user_id: int, **change) -> dict:
+        """active, password, full_name, role."""
+        return self._json("PUT", f"/shop/staff/{user_id}", json_body=change)
+
+    def shop_events(self) -> list:
+        return self._json("GET", "/shop/events")
+
+    # --- first run -------------------------------------------------------------------------------------
+    def setup_status(self) -> dict:
+        return self._json("GET", "/setup", auth=False)
+
+    def setup(self, body: dict, setup_key: str) -> dict:
+        """Creates the first shop with its owner (the embedded server's first run) and logs in as that owner."""
+        prices = body.get("prices")
+        if prices is not None:
+            body = {**body, "prices": [{**p, "price": str(p["price"])} for p in prices]}
+        answer = self._json("POST", "/setup", json_body=body, auth=False, headers={"Setup-Key": setup_key})
+        self.token = answer["token"]
+        return answer
+
     def history(self, **params) -> dict:
         return self._json("GET", "/shop/history", params=params)
 

@@ -1,110 +1,163 @@
-"""Starting the counter app: log in (token from the keyring) or, with no server configured, start the
-embedded server with its demo shop; then the main window. `--screenshot PATH` saves the window once the
-queue has loaded and exits (for docs and checks)."""
+"""Starting the counter app: which shop (the first-run screen, this computer's own shop on the built-in
+server, a shop server, or the demo), logging in (the keyring's saved login, else the login dialog),
+then the main window — and back to the first-run screen on `Shop → Switch shop…`.
+`--screenshot PATH` saves the window once the queue has loaded and exits (for docs and checks)."""
 
 from __future__ import annotations
 
 import logging
+import secrets
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from ..client.api import ShopClient
-from ..client.credentials import Credentials, NoKeyringError
-from ..client.errors import ApiError
+from ..client.credentials import Credentials
 from ..printing.backends import default_printer_set
 from ..settings import AppSettings, data_dir
+from .login import embedded_key, log_in, run_blocking
 
 log = logging.getLogger("shopdesk.ui.app")
+SWITCH_SHOP = 64  # the window's exit code for "back to the first-run screen"
 
 
-def _run_blocking(fn, *args):
-    """Runs fn off the main thread while the UI keeps drawing; returns its result or raises its error."""
-    from .tasks import TaskRunner
+@dataclass
+class Session:
+    """A logged-in counter: its client and profile, where its local data lives, and the built-in server
+    when the shop (or the demo) runs on this computer."""
 
-    loop = QEventLoop()
-    box: dict = {}
-    runner = TaskRunner()
-    runner.run(fn, *args, on_done=lambda v: (box.setdefault("v", v), loop.quit()),
-               on_error=lambda e: (box.setdefault("e", e), loop.quit()))
-    loop.exec()
-    if "e" in box:
-        raise box["e"]
-    return box["v"]
+    client: ShopClient
+    profile: dict
+    app_data: Path
+    embedded: object | None = None
+    demo: bool = False
+
+    def close(self) -> None:
+        if self.embedded is not None:
+            self.embedded.stop()
+            self.embedded = None
 
 
-def start_embedded(args, settings: AppSettings):
-    """The embedded API with the demo shop; returns (server, client, profile)."""
+def shop_dir(args) -> Path:
+    """The built-in server's folder of this computer's own shop (its SQLite database and files)."""
+    return Path(args.data_dir) if getattr(args, "data_dir", None) else data_dir() / "shop"
+
+
+def start_shop_server(folder: Path):
+    """This computer's shop on the built-in server (started, migrated). Its setup key lets the first-run
+    screen create the shop; it lives only in this process and the server's."""
+    from ..server.config import Settings as ServerSettings
+    from ..server.embedded import EmbeddedServer
+
+    server = EmbeddedServer(ServerSettings.from_env(data_dir=folder, setup_key=secrets.token_urlsafe(24)))
+    server.start()
+    log.info("embedded server at %s (data in %s)", server.url, folder)
+    return server
+
+
+def start_demo(folder: Path):
+    """The demo shop on the built-in server — seeded the first time, reused after. Returns (server, client,
+    profile), logged in as the demo owner (every screen is available)."""
     import asyncio
 
     from ..server.config import Settings as ServerSettings
     from ..server.demo import DEMO_USERS, seed
     from ..server.embedded import EmbeddedServer
 
-    folder = Path(args.data_dir) if args.data_dir else (
-        Path(tempfile.mkdtemp(prefix="shopdesk-demo-")) if args.screenshot else data_dir() / "server")
     server_settings = ServerSettings.from_env(data_dir=folder)
     asyncio.run(seed(server_settings))
     server = EmbeddedServer(server_settings)
     url = server.start()
     client = ShopClient(url)
-    username, password, _role = DEMO_USERS[0]  # the demo shop's owner: every screen is available
+    username, password, _role = DEMO_USERS[0]
     profile = client.login(username, password)
-    log.info("embedded server at %s (data in %s)", url, folder)
+    log.info("embedded server at %s (demo data in %s)", url, folder)
     return server, client, profile
 
 
-def log_in(settings: AppSettings, creds: Credentials) -> tuple[ShopClient, dict] | None:
-    """Token from the keyring, else the login dialog. None when the user gives up."""
-    from .dialogs import LoginDialog
+def open_demo(args) -> Session:
+    folder = Path(args.data_dir) if getattr(args, "data_dir", None) else data_dir() / "demo"
+    server, client, profile = run_blocking(start_demo, folder)
+    app_data = Path(tempfile.mkdtemp(prefix="shopdesk-app-")) if args.screenshot else data_dir() / "demo-counter"
+    return Session(client, profile, app_data, embedded=server, demo=True)
 
-    url = settings.server_url
-    if settings.username and creds.available:
-        token = creds.token(url, settings.username)
-        if token:
-            client = ShopClient(url, token=token)
-            try:
-                profile = _run_blocking(client.profile)
-                return client, profile
-            except ApiError as exc:
-                log.info("saved login not usable: %s", exc)
-    message = ""
+
+def _failed_to_start(exc: BaseException) -> None:
+    log.exception("the built-in server failed to start", exc_info=exc)
+    QMessageBox.critical(None, "shopdesk", f"This computer's shop server could not start: {exc}\n\n"
+                         "Help → Open log folder has the details.")
+
+
+def choose_session(args, settings: AppSettings, creds: Credentials, headless: bool) -> Session | None:
+    """Which shop this counter works for, logged in; None when the user gives up."""
+    from .setup import SetupScreen
+
+    if args.demo or args.screenshot or (headless and not settings.shop_mode):
+        return open_demo(args)
+    folder = shop_dir(args)
+    server, page, message = None, "welcome", ""
     while True:
-        dlg = LoginDialog(url, settings.username, message)
-        if not dlg.exec():
+        if settings.shop_mode == "remote" and settings.server_url:
+            got = log_in(settings.server_url, settings.username, creds, lambda url: url, show_server=True)
+            if got is None:
+                return None
+            client, profile, url = got
+            settings.server_url, settings.username = url, profile["username"]
+            settings.save()
+            return Session(client, profile, data_dir() / "counter")
+        if settings.shop_mode == "embedded":
+            try:
+                server = server or run_blocking(start_shop_server, folder)
+                needed = run_blocking(ShopClient(server.url).setup_status)["needed"]
+            except Exception as exc:
+                _failed_to_start(exc)
+                if server is not None:
+                    server.stop()
+                return None
+            if not needed:
+                got = log_in(server.url, settings.username, creds, lambda _url: embedded_key(folder),
+                             show_server=False, title="this computer's shop")
+                if got is None:
+                    server.stop()
+                    return None
+                client, profile, _url = got
+                settings.username = profile["username"]
+                settings.save()
+                return Session(client, profile, data_dir() / "shop-counter", embedded=server)
+            # the database is there but holds no shop: setup was interrupted before it finished
+            settings.shop_mode, page = "", "shop"
+            message = "Setting up this computer's shop did not finish last time. Please set it up again."
+        screen = SetupScreen(start_server=lambda: start_shop_server(folder), creds=creds, server=server,
+                             has_shop=(folder / "shopdesk.db").exists() and page != "shop", page=page,
+                             message=message)
+        if not screen.exec():
             return None
-        url = dlg.server.text().strip().rstrip("/")
-        client = ShopClient(url)
-        try:
-            profile = _run_blocking(client.login, dlg.username.text().strip(), dlg.password.text())
-        except ApiError as exc:
-            message = str(exc)
-            continue
-        if profile["role"] not in ("staff", "owner"):
-            message = "This account is not a shop account (staff or owner)."
-            continue
-        settings.server_url, settings.username = url, profile["username"]
-        settings.save()
-        try:
-            creds.save_token(url, profile["username"], client.token)
-            if dlg.remember.isChecked():
-                creds.save_password(url, profile["username"], dlg.password.text())
-        except NoKeyringError as exc:
-            choice = QMessageBox.question(
-                None, "No keyring", f"{exc}\n\nKeep you logged in only until shopdesk closes?",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
-            if choice == QMessageBox.StandardButton.Yes:
-                creds.use_session_only()
-                creds.save_token(url, profile["username"], client.token)
-        return client, profile
+        result = screen.result_choice
+        server, page, message = result.server, "welcome", ""
+        if result.kind == "demo":
+            if server is not None:
+                server.stop()
+            return open_demo(args)
+        if result.kind == "remote":
+            settings.shop_mode, settings.server_url, settings.username = "remote", result.url, result.profile["username"]
+            settings.save()
+            return Session(result.client, result.profile, data_dir() / "counter")
+        settings.shop_mode = "embedded"
+        if result.kind == "embedded":
+            settings.username = result.profile["username"]
+            settings.save()
+            return Session(result.client, result.profile, data_dir() / "shop-counter", embedded=server)
+        settings.save()  # "open": log in to the shop this computer already holds
 
 
 def run(args) -> int:
     import os
+    import signal
 
     os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia*=false")  # audio back-end chatter, not ours
     headless = (sys.platform.startswith("linux") and not os.environ.get("DISPLAY")
@@ -115,50 +168,56 @@ def run(args) -> int:
     app.setApplicationName("shopdesk")
     app.setOrganizationName("shopdesk")
     app.setWindowIcon(QIcon.fromTheme("printer"))
-    settings = AppSettings.load()
-    embedded = None
-    if args.demo or args.screenshot or not settings.server_url:
-        try:
-            embedded, client, profile = start_embedded(args, settings)
-        except Exception as exc:
-            log.exception("embedded server failed")
-            QMessageBox.critical(None, "shopdesk", f"The built-in server could not start: {exc}")
-            return 1
-        app_data = data_dir() / "demo-counter" if not args.screenshot else Path(tempfile.mkdtemp(prefix="shopdesk-app-"))
-    else:
-        result = log_in(settings, Credentials())
-        if result is None:
-            return 0
-        client, profile = result
-        app_data = data_dir() / "counter"
-    from .mainwindow import MainWindow
-    from .service import CounterService
-
-    hot = Path(settings.hot_folder) if settings.hot_folder else app_data / "hotfolder"
-    service = CounterService(client, profile, settings, default_printer_set(hot), app_data)
-    window = MainWindow(service)
-    service.window = window
-    window.show()
-    service.start()
-    if headless and not args.screenshot:
-        print(f"shopdesk: no display found, so the window runs offscreen (start it under a desktop or "
-              f"xvfb-run to see it). Server: {client.base_url} (API docs: {client.base_url}/docs). "
-              "Ctrl+C stops.", flush=True)
-    import signal
-
     signal.signal(signal.SIGINT, lambda *_: app.quit())
     signal.signal(signal.SIGTERM, lambda *_: app.quit())
     wake = QTimer(interval=300)  # lets Python notice Ctrl+C while Qt's loop runs
     wake.timeout.connect(lambda: None)
     wake.start()
-    code = 0
+    settings = AppSettings.load()
+    creds = Credentials()
+    while True:
+        try:
+            session = choose_session(args, settings, creds, headless)
+        except Exception as exc:
+            _failed_to_start(exc)
+            return 1
+        if session is None:
+            return 0
+        try:
+            code = run_window(app, args, settings, session, headless)
+        finally:
+            session.close()
+        if code != SWITCH_SHOP:
+            return code
+        settings.shop_mode = ""  # back to the first-run screen
+        settings.save()
+        args.demo = False
+
+
+def run_window(app, args, settings: AppSettings, session: Session, headless: bool) -> int:
+    from .mainwindow import MainWindow
+    from .service import CounterService
+
+    hot = Path(settings.hot_folder) if settings.hot_folder else session.app_data / "hotfolder"
+    service = CounterService(session.client, session.profile, settings, default_printer_set(hot), session.app_data)
+    service.embedded = session.embedded
+    window = MainWindow(service, demo=session.demo)
+    service.window = window
+    window.show()
+    service.start()
+    if headless and not args.screenshot:
+        url = session.client.base_url
+        print(f"shopdesk: no display found, so the window runs offscreen (start it under a desktop or "
+              f"xvfb-run to see it). Server: {url} (API docs: {url}/docs). Ctrl+C stops.", flush=True)
     if args.screenshot:
         code = _screenshot_when_loaded(app, window, Path(args.screenshot))
     else:
         code = app.exec()
+        if window.switch_requested:
+            code = SWITCH_SHOP
     service.shutdown()
-    if embedded is not None:
-        embedded.stop()
+    window.close()
+    window.deleteLater()
     return code
 
 

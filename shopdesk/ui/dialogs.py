@@ -28,17 +28,20 @@ CANCEL_REASONS = (
 
 
 class LoginDialog(QDialog):
-    def __init__(self, server_url: str, username: str = "", message: str = "", parent: QWidget | None = None):
+    def __init__(self, server_url: str, username: str = "", message: str = "", parent: QWidget | None = None, *,
+                 show_server: bool = True, title: str = ""):
         super().__init__(parent)
-        self.setWindowTitle("Log in — shopdesk")
+        self.setWindowTitle(f"Log in to {title} — shopdesk" if title else "Log in — shopdesk")
         form = QFormLayout()
         self.server = QLineEdit(server_url)
-        self.server.setPlaceholderText("http://shop-server:8080 (empty: this computer's own server)")
+        self.server.setPlaceholderText("http://shop-server:8080")
         self.username = QLineEdit(username)
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.remember = QCheckBox("Remember the password on this computer (in the system keyring)")
-        form.addRow("Server", self.server)
+        self.remember = QCheckBox("Keep me logged in on this computer (in the system keyring)")
+        self.remember.setChecked(True)
+        if show_server:
+            form.addRow("Server", self.server)
         form.addRow("Username", self.username)
         form.addRow("Password", self.password)
         layout = QVBoxLayout(self)

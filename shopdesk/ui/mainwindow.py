@@ -131,10 +131,12 @@ def _esc(text: str) -> str:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, service, parent=None):
+    def __init__(self, service, parent=None, *, demo: bool = False):
         super().__init__(parent)
         self.service = service
-        self.setWindowTitle("shopdesk")
+        self.demo = demo
+        self.switch_requested = False  # closed by Shop → Switch shop…: the app shows the first-run screen
+        self.setWindowTitle("shopdesk — DEMO" if demo else "shopdesk")
         self.setWindowIcon(QIcon.fromTheme("printer"))
         self.model = QueueModel(self)
         self.proxy = QueueFilter(self)
@@ -156,6 +158,12 @@ class MainWindow(QMainWindow):
         central = QWidget()
         outer = QVBoxLayout(central)
         outer.setContentsMargins(8, 8, 8, 4)
+        if self.demo:
+            banner = QLabel("<b>DEMO</b> — a sample shop with sample jobs; nothing here is a real customer's. "
+                            "<i>Shop → Switch shop…</i> sets up your own shop.")
+            banner.setObjectName("demo-banner")
+            banner.setStyleSheet("background:#fff4ce; border:1px solid #e0c060; padding:6px; color:#5c4400;")
+            outer.addWidget(banner)
         top = QHBoxLayout()
         self.shop_label = QLabel("")
         self.shop_label.setTextFormat(Qt.TextFormat.RichText)
@@ -249,7 +257,10 @@ class MainWindow(QMainWindow):
         act("Print &history", "Ctrl+H", self.service.open_history, m_shop)
         self.act_payouts = act("&Payouts and earnings", "Ctrl+E", self.service.open_payouts, m_shop)
         m_shop.addSeparator()
+        self.act_shop_settings = act("Shop s&ettings…", "Ctrl+Shift+,", self.open_shop_settings, m_shop)
         act("&Settings…", "Ctrl+,", self.service.open_settings, m_shop)
+        act("S&witch shop…", None, self.switch_shop, m_shop)
+        m_shop.addSeparator()
         act("&Quit", "Ctrl+Q", self.close, m_shop)
         m_help = mb.addMenu("&Help")
         act("Open &log folder", None, self.service.open_log_folder, m_help)
@@ -364,6 +375,9 @@ class MainWindow(QMainWindow):
         self.open_btn.style().polish(self.open_btn)
         self.open_btn.setEnabled(self.service.can_toggle_open())
         self.act_payouts.setEnabled(self.service.is_owner())
+        self.act_shop_settings.setVisible(self.service.is_owner())  # staff do not see it
+        name = shop.get("name", "")
+        self.setWindowTitle(f"{name} — shopdesk" + (" — DEMO" if self.demo else "") if name else self.windowTitle())
 
     def on_progress(self, file_id: int, stage: str, detail: str, fraction: float) -> None:
         self._progress[file_id] = (stage, detail, None if fraction < 0 else fraction)
@@ -498,6 +512,29 @@ class MainWindow(QMainWindow):
         dlg = CancelDialog(job, order, self)
         if dlg.exec():
             self.service.cancel_order(job, dlg.reason())
+
+    def open_shop_settings(self) -> None:
+        if not self.service.is_owner():
+            return
+        from .shopsettings import ShopSettingsDialog
+
+        ShopSettingsDialog(self.service.tasks, self.service.client, self).exec()
+        self.service.refresh_shop()
+
+    def switch_shop(self) -> None:
+        pending = self.service.outbox.state().get("pending", 0)
+        text = "Close this shop's counter and choose another shop (or set up your own)?"
+        if pending:
+            text += (f"\n\n{pending} report{'s' if pending > 1 else ''} of printed or cancelled jobs "
+                     "have not reached this shop's server yet. They are kept on this computer and sent when "
+                     "you open this shop again.")
+        box = QMessageBox(QMessageBox.Icon.Warning if pending else QMessageBox.Icon.Question, "Switch shop", text,
+                          QMessageBox.StandardButton.Ok | QMessageBox.StandardButton.Cancel, self)
+        box.button(QMessageBox.StandardButton.Ok).setText("Switch shop")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        if box.exec() == QMessageBox.StandardButton.Ok:
+            self.switch_requested = True
+            self.close()
 
     def toggle_open(self) -> None:
         if self.service.can_toggle_open():

@@ -26,10 +26,11 @@ class SettingsDialog(QDialog):
         v = QVBoxLayout(self)
         general = QGroupBox("This counter")
         f = QFormLayout(general)
-        self.server = QLineEdit(settings.server_url)
-        self.server.setPlaceholderText("empty: this computer's own server with the demo shop")
+        where = {"embedded": "this computer (the built-in server)",
+                 "remote": settings.server_url}.get(settings.shop_mode, "the demo shop")
+        self.shop_where = QLabel(f"{where} — <i>Shop → Switch shop…</i> to change")
         self.counter = QLineEdit(settings.counter_name)
-        f.addRow("Server URL (after restart)", self.server)
+        f.addRow("Shop", self.shop_where)
         f.addRow("Counter name", self.counter)
         v.addWidget(general)
         pr = QGroupBox("Printers and routing")
@@ -81,7 +82,6 @@ class SettingsDialog(QDialog):
         v.addWidget(buttons)
 
     def apply(self, s: AppSettings) -> None:
-        s.server_url = self.server.text().strip()
         s.counter_name = self.counter.text().strip() or "Counter 1"
         s.default_printer = self.default.currentData() or ""
         rules = []

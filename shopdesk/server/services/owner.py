@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ...domain.money import format_amount, to_cents
@@ -155,7 +155,7 @@ def staff_json(u: User) -> dict:
 
 async def staff_of(s: AsyncSession, shop_id: int) -> list[User]:
     return list((await s.scalars(select(User).where(User.shop_id == shop_id, User.role.in_(SHOP_ROLES))
-                                 .order_by(User.role.desc(), func.lower(User.username)))).all())
+                                 .order_by(case((User.role == "owner", 0), else_=1), func.lower(User.username)))).all())
 
 
 async def add_login(s: AsyncSession, *, shop_id: int, actor: str, username: str, password: str, full_name: str,
