@@ -18,6 +18,7 @@ def main() -> int:
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     app = QApplication(sys.argv[:1])
+    from shopdesk.client.credentials import Credentials
     from shopdesk.printing.backends import default_printer_set
     from shopdesk.settings import AppSettings
     from shopdesk.ui.app import start_demo
@@ -26,6 +27,8 @@ def main() -> int:
     from shopdesk.ui.payouts import PayoutsDialog
     from shopdesk.ui.printdialog import PrintDialog
     from shopdesk.ui.service import CounterService
+    from shopdesk.ui.setup import SetupScreen
+    from shopdesk.ui.shopsettings import ShopSettingsDialog
 
     tmp = Path(tempfile.mkdtemp(prefix="shopdesk-shots-"))
     server, client, profile = start_demo(tmp / "server")
@@ -67,7 +70,39 @@ def main() -> int:
     def step_history():
         dlg = HistoryDialog(service.tasks, lambda p: client.history(**p), window)
         dlg.show()
-        QTimer.singleShot(1500, lambda: (grab("history", dlg), dlg.close(), app.quit()))
+        QTimer.singleShot(1500, lambda: (grab("history", dlg), dlg.close(), step_shop_settings()))
+
+    def step_shop_settings():
+        dlg = ShopSettingsDialog(service.tasks, client, window)
+        dlg.resize(820, 560)
+        dlg.show()
+        dlg.tabs.setCurrentIndex(1)
+
+        def logins():
+            grab("shop-settings-prices", dlg)
+            dlg.tabs.setCurrentIndex(2)
+            QTimer.singleShot(800, lambda: (grab("shop-settings-logins", dlg), dlg.close(), step_setup()))
+
+        QTimer.singleShot(1500, logins)
+
+    def step_setup():
+        screen = SetupScreen(start_server=lambda: None, creds=Credentials(), has_shop=False)
+        screen.resize(760, 640)
+        screen.show()
+
+        def form():
+            grab("setup", screen)
+            screen.btn_own.click()
+            screen.shop_name.setText("Corner Copy Centre")
+            screen.shop_address.setText("12 Main Road, Jayanagar")
+            screen.shop_phone.setText("+91 98450 00000")
+            screen.owner_username.setText("meena")
+            screen.owner_full_name.setText("Meena Rao")
+            screen.owner_password.setText("short")
+            screen.create_btn.click()  # shows what a shopkeeper sees for a weak password
+            QTimer.singleShot(500, lambda: (grab("setup-shop", screen), screen.close(), app.quit()))
+
+        QTimer.singleShot(500, form)
 
     QTimer.singleShot(300, step_main)
     app.exec()
