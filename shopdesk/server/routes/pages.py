@@ -178,7 +178,8 @@ def _form_html(shop: Shop, prices, ctx: Ctx, error: str = "") -> str:
 <form id="send" class="card" method="post" action="/s/{shop.id}" enctype="multipart/form-data" data-front="{data}">
   <h2>Send your files</h2>
   <input type="hidden" name="shop_id" value="{shop.id}">
-  <label class="pick">Your files — PDF, JPEG or PNG, up to {s.max_file_mb} MB each
+  <label class="pick"><span class="picktitle" id="picktitle">Choose files to print</span>
+    <span class="hint">PDF, JPEG or PNG, up to {s.max_file_mb} MB each</span>
     <input id="files" type="file" name="files[]" multiple required
            accept=".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png">
   </label>
@@ -201,7 +202,7 @@ def _form_html(shop: Shop, prices, ctx: Ctx, error: str = "") -> str:
   {err}
   <button id="sendbtn" type="submit" class="primary">Send</button>
 </form>
-<section id="done" class="card" hidden aria-live="polite"></section>"""
+"""
 
 
 @router.get("/s/{shop_id}", dependencies=[anon_limit("anon")], **_HTML)
@@ -220,7 +221,8 @@ def _shop_page(shop: Shop, prices, ctx: Ctx, *, error: str = "", status: int = 2
         main = (f'<section class="card closed-note" role="status"><h2>Closed right now</h2><p>{E(shop.name)} is '
                 "not taking files at the moment. Please come back when the shop is open.</p>"
                 + (f'<p class="error" role="alert">{E(error)}</p>' if error else "") + "</section>")
-    content = f'<section class="card">{_prices_html(prices)}</section>' + main
+    done = '<section id="done" class="card" hidden aria-live="polite"></section>' if shop.is_open else ""
+    content = done + f'<section class="card">{_prices_html(prices)}</section>' + main
     return page(f"{shop.name} — send files to print", content, name="shop", header=_shop_header(shop), status=status)
 
 

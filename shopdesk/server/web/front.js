@@ -50,7 +50,7 @@
     var cfg = JSON.parse(form.getAttribute("data-front"));
     var input = $("#files", form), list = $("#filelist", form), defaults = $("#defaults", form);
     var totalBox = $("#total", form), bar = $("#progress", form), errorBox = $("#error", form);
-    var sendBtn = $("#sendbtn", form), done = $("#done");
+    var sendBtn = $("#sendbtn", form), done = $("#done"), pickTitle = $("#picktitle", form);
     var cards = [], groupKeys = {}, seq = 0, sending = false;
     input.required = false; // the script holds the picked files; the field only adds to them
     input.removeAttribute("name");
@@ -185,6 +185,7 @@
       var total = 0, ready = 0, waiting = 0;
       cards.forEach(function (c) {
         c.li.classList.toggle("bad", !!c.problem || !copiesOk(c.s));
+        c.li.classList.toggle("refused", !!c.problem);
         if (c.problem) {
           c.metaEl.textContent = c.problem;
           c.priceEl.textContent = "cannot print";
@@ -205,8 +206,11 @@
         }
       });
       list.hidden = cards.length === 0;
+      // once files are picked each has its own settings; the defaults only seed the next ones
+      defaults.hidden = cards.length > 0;
+      pickTitle.textContent = cards.length ? "Add more files" : "Choose files to print";
       totalBox.hidden = cards.length === 0;
-      totalBox.textContent = waiting ? "Counting pages…" :
+      totalBox.textContent = waiting ? "Counting pages…" : !ready ? "No file can be printed yet." :
         "Total for " + ready + (ready === 1 ? " file: " : " files: ") + money(total);
       sendBtn.disabled = sending;
     }
