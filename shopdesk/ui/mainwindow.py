@@ -248,6 +248,7 @@ class MainWindow(QMainWindow):
         act("&Open / close the shop", "Ctrl+O", self.toggle_open, m_shop)
         act("Print &history", "Ctrl+H", self.service.open_history, m_shop)
         self.act_payouts = act("&Payouts and earnings", "Ctrl+E", self.service.open_payouts, m_shop)
+        self.act_customers = act("&Customer uploads…", None, self.service.open_customer_uploads, m_shop)
         m_shop.addSeparator()
         act("&Settings…", "Ctrl+,", self.service.open_settings, m_shop)
         act("&Quit", "Ctrl+Q", self.close, m_shop)
@@ -364,6 +365,7 @@ class MainWindow(QMainWindow):
         self.open_btn.style().polish(self.open_btn)
         self.open_btn.setEnabled(self.service.can_toggle_open())
         self.act_payouts.setEnabled(self.service.is_owner())
+        self.act_customers.setEnabled(self.service.is_owner())
 
     def on_progress(self, file_id: int, stage: str, detail: str, fraction: float) -> None:
         self._progress[file_id] = (stage, detail, None if fraction < 0 else fraction)
