@@ -20,7 +20,26 @@ from tests.helpers.browser import DESKTOP, PHONE
 from tests.helpers.pdfs import pdf_bytes
 from tests.helpers.server import make_shop, run_db
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+@pytest.fixture
+def shots(tmp_path):
+    """Where the screenshots go: docs/screenshots/ when scripts/screenshots.sh asks
+    (SHOPDESK_SCREENSHOT_DIR), else a temp dir — a test run leaves the working tree alone."""
+    return Path(os.environ.get("SHOPDESK_SCREENSHOT_DIR") or tmp_path / "shots")
+
+
+def _dress(shop, name="Corner Copy & Print"):
+    """A shop as a customer would meet it: a real name, address, phone and hours."""
+
+    async def go(s):
+        from shopdesk.server.models import Shop
+
+        row = await s.get(Shop, shop.shop_id)
+        row.name, row.address, row.phone, row.hours = name, "14 Market Road", "+91 80 4123 4567", "Mon–Sat 9:00–19:00"
+
+    run_db(shop.server.db_url(), go)
+    shop.name = name
+    return shop
 
 
 def _photo(path: Path) -> Path:
@@ -78,8 +97,10 @@ def _agent(shop, cupsd, tmp_path, printer="Color"):
 
 
 @pytest.mark.slow
-def test_customer_sends_a_pdf_and_a_photo_and_follows_the_job_to_printed(browser, counter, cupsd, tmp_path, qtbot):
+def test_customer_sends_a_pdf_and_a_photo_and_follows_the_job_to_printed(browser, counter, cupsd, tmp_path, qtbot,
+                                                                          shots):
     window, service, shop = counter
+    _dress(shop)
     report = tmp_path / "report.pdf"
     report.write_bytes(pdf_bytes(3, text="Quarterly report"))
     photo = _photo(tmp_path / "holiday.jpg")
@@ -89,6 +110,11 @@ def test_customer_sends_a_pdf_and_a_photo_and_follows_the_job_to_printed(browser
     d.get(f"{shop.url}/s/{shop.shop_id}")
     assert shop.name in d.find_element(By.CLASS_NAME, "shopname").text
     assert d.find_element(By.CLASS_NAME, "badge").text == "Open"
+    assert "14 Market Road" in d.find_element(By.CLASS_NAME, "facts").text
+    browser.screenshot(shots / "frontdoor-shop-phone.png")
+    browser.size(*DESKTOP)
+    browser.screenshot(shots / "frontdoor-shop-desktop.png", full_page=False)
+    browser.size(*PHONE)
 
     _pick(browser, report, photo)
     _prices_shown(browser, 2)
@@ -102,7 +128,7 @@ def test_customer_sends_a_pdf_and_a_photo_and_follows_the_job_to_printed(browser
     d.find_element(By.NAME, "customer_name").send_keys("Asha Rao")
     d.find_element(By.NAME, "phone").send_keys("+91 98450 12345")
     d.find_element(By.NAME, "comment").send_keys("I'll collect at 5")
-    browser.screenshot(SHOTS / "frontdoor-send-phone.png")
+    browser.screenshot(shots / "frontdoor-send-phone.png")
 
     d.find_element(By.ID, "sendbtn").click()
     _wait(browser, 30).until(EC.visibility_of_element_located((By.ID, "done")))
@@ -111,7 +137,7 @@ def test_customer_sends_a_pdf_and_a_photo_and_follows_the_job_to_printed(browser
     assert d.find_element(By.ID, "send").is_displayed() is False
     _wait(browser).until(lambda _: all(d.execute_script("return arguments[0].naturalWidth", img) > 0
                                        for img in d.find_elements(By.CSS_SELECTOR, "#done img.qr")))
-    browser.screenshot(SHOTS / "frontdoor-sent-phone.png")
+    browser.screenshot(shots / "frontdoor-sent-phone.png")
     hosts = {u.split("/")[2] for u in browser.requested_urls() if u.startswith("http")}
     assert hosts == {shop.url.split("/")[2]}, f"the page asked other hosts: {hosts}"
 
@@ -129,7 +155,7 @@ def test_customer_sends_a_pdf_and_a_photo_and_follows_the_job_to_printed(browser
     # the status page, left open, follows the job to "printed" without a reload
     d.find_element(By.LINK_TEXT, "Follow this job").click()
     _wait(browser).until(EC.text_to_be_present_in_element((By.ID, "status"), "Waiting"))
-    browser.screenshot(SHOTS / "frontdoor-status-phone.png")
+    browser.screenshot(shots / "frontdoor-status-phone.png")
     d.execute_script("window.__notReloaded = true")
     r = _agent(shop, cupsd, tmp_path)
     assert r.returncode == 0, r.stderr
@@ -138,11 +164,12 @@ def test_customer_sends_a_pdf_and_a_photo_and_follows_the_job_to_printed(browser
     assert d.execute_script("return window.__notReloaded") is True
     assert not d.find_element(By.ID, "withdraw").is_displayed()
     browser.size(*DESKTOP)
-    browser.screenshot(SHOTS / "frontdoor-status-desktop.png", full_page=False)
+    browser.screenshot(shots / "frontdoor-status-desktop.png", full_page=False)
 
 
 @pytest.mark.slow
-def test_refusals_are_shown_in_words_on_the_page(browser, shop, tmp_path):
+def test_refusals_are_shown_in_words_on_the_page(browser, shop, tmp_path, shots):
+    _dress(shop)
     big = tmp_path / "scan.pdf"
     with open(big, "wb") as f:
         f.truncate(21 * 2**20)  # over the 20 MB a file may have
@@ -160,7 +187,7 @@ def test_refusals_are_shown_in_words_on_the_page(browser, shop, tmp_path):
     assert "'notes.pdf' is not a PDF, PNG or JPEG file" in fake_card.text
     assert "secret.pdf" in secret_card.text and "password" in secret_card.text.lower()
     assert all("bad" in c.get_attribute("class") for c in (big_card, fake_card, secret_card))
-    browser.screenshot(SHOTS / "frontdoor-refusals-desktop.png")
+    browser.screenshot(shots / "frontdoor-refusals-desktop.png")
     d.find_element(By.ID, "sendbtn").click()
     assert "Some files cannot be sent" in d.find_element(By.ID, "error").text
     assert shop.get("/queue").json() == []
@@ -179,7 +206,7 @@ def test_refusals_are_shown_in_words_on_the_page(browser, shop, tmp_path):
     assert "Closed right now" in d.find_element(By.TAG_NAME, "main").text
     assert not d.find_elements(By.ID, "send")
     browser.size(*PHONE)
-    browser.screenshot(SHOTS / "frontdoor-closed-phone.png")
+    browser.screenshot(shots / "frontdoor-closed-phone.png")
     assert shop.get("/queue").json() == []
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import cv2
 import pytest
@@ -91,6 +93,9 @@ def test_the_poster_qr_code_opens_the_shop_page_and_shows_url_and_prices(tmp_pat
     assert abs(w / h - 210 / 297) < 0.01
     [found] = decode_image(page)
     assert found.text == url and found.code is None  # a shop's page is not a job: the counter ignores it
+    if os.environ.get("SHOPDESK_SCREENSHOT_DIR"):  # scripts/screenshots.sh: the poster as it prints
+        subprocess.run(["pdftoppm", "-r", "60", "-png", "-singlefile", str(pdf),
+                        str(Path(os.environ["SHOPDESK_SCREENSHOT_DIR"]) / "frontdoor-poster")], check=True)
     text = pdf_text(pdf)
     for expected in ("Corner Copy & Print", "Send your files here", "192.168.1.20:8765/s/7", "Black & white",
                      "1.50", "24.00", "Letter"):
