@@ -172,7 +172,16 @@ class EmbeddedServer:
                 self._open_customer_socket(port, public_url)
             else:
                 self.customer_error = ""
-            self.start(timeout)
+            try:
+                self.start(timeout)
+            except (RuntimeError, TimeoutError) as exc:
+                if self._lan is None:
+                    raise
+                # whatever went wrong with customer access, the counter keeps its server
+                self._halt(timeout=5)
+                self._close_customer_socket()
+                self.customer_error = f"Customers cannot reach this shop: the server did not start with port {port} ({exc})."
+                self.start(timeout)
             return self.public_url
 
     def _halt(self, timeout: float) -> None:
