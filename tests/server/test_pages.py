@@ -201,3 +201,24 @@ def test_a_public_url_with_a_path_is_refused_at_start(tmp_path):
             Settings.from_env(data_dir=tmp_path)
     finally:
         del os.environ["SHOPDESK_PUBLIC_URL"]
+
+
+def test_rate_limits_on_pages_answer_with_a_page_in_words(tmp_path):
+    server = ServerProcess(tmp_path / "limits", env={"SHOPDESK_ANON_RATE_PER_MIN": "3",
+                                                      "SHOPDESK_UPLOAD_RATE_PER_MIN": "1"}).start()
+    try:
+        shop = make_shop(server)
+        pages = [requests.get(f"{server.url}/s/{shop.shop_id}", timeout=10) for _ in range(4)]
+        assert [p.status_code for p in pages] == [200, 200, 200, 429]
+        last = pages[-1]
+        assert last.headers["content-type"].startswith("text/html") and int(last.headers["retry-after"]) >= 1
+        assert "Too many requests" in last.text and "Try again in" in last.text
+        _assert_secure(last)
+        form = {"shop_id": str(shop.shop_id)}
+        sends = [requests.post(f"{server.url}/s/{shop.shop_id}", data=form, timeout=30,
+                               files=[("files[]", ("a.pdf", io.BytesIO(pdf_bytes(1)), "application/pdf"))])
+                 for _ in range(2)]
+        assert [r.status_code for r in sends] == [200, 429] and "Too many uploads" in sends[1].text
+        assert len(shop.get("/queue").json()) == 1  # the refused one was not queued
+    finally:
+        server.stop()

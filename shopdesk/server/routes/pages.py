@@ -31,8 +31,9 @@ from ...domain.codes import is_job_code, status_url
 from ...domain.jobs import JobStatus
 from ...domain.money import format_amount
 from ...domain.printsettings import MAX_COMMENT, MAX_COPIES, MIN_COPIES, ColorMode, PaperSize, PrintMode
-from ..deps import Ctx, anon_limit, public_url
-from ..errors import ApiError
+from .. import ratelimit
+from ..deps import Ctx, client_ip, public_url
+from ..errors import ApiError, RateLimited
 from ..models import Job, Order, Shop
 from ..services import jobs as job_service
 from ..services.shops import price_table
@@ -105,6 +106,20 @@ def _problem_page(status: int, title: str, text: str) -> Response:
                        '<p><a href="/">All shops</a></p></section>', name="problem", status=status)
 
 
+async def _limited(request: Request, ctx: Ctx, kind: str = "anon") -> Response | None:
+    """The per-IP limits of unauthenticated routes (deps.anon_limit's 'anon' and 'upload'), answered as a
+    page a person reads instead of JSON."""
+    s = ctx.settings
+    limit, what = (s.upload_rate_per_min, "uploads") if kind == "upload" else (s.anon_rate_per_min, "requests")
+    try:
+        await ratelimit.hit(ctx.db, f"{kind}:{client_ip(request)}", limit, what)
+    except RateLimited as exc:
+        r = _problem_page(429, "Please wait a moment", f"{exc.message} (from this device)")
+        r.headers.update(exc.headers)
+        return r
+    return None
+
+
 @router.get("/assets/{name}", include_in_schema=False)
 async def asset(name: str):
     a = _ASSETS.get(name)
@@ -116,9 +131,11 @@ async def asset(name: str):
                              "ETag": f'"{a.version}"'})
 
 
-@router.get("/", dependencies=[anon_limit("anon")], **_HTML)
-async def index(ctx: Ctx):
+@router.get("/", **_HTML)
+async def index(request: Request, ctx: Ctx):
     """A one-shop server sends the customer to its shop's page; otherwise the open shops."""
+    if limited := await _limited(request, ctx):
+        return limited
     async with ctx.db.read() as s:
         shops = list((await s.scalars(select(Shop).order_by(Shop.id))).all())
     if len(shops) == 1:
@@ -205,9 +222,11 @@ def _form_html(shop: Shop, prices, ctx: Ctx, error: str = "") -> str:
 """
 
 
-@router.get("/s/{shop_id}", dependencies=[anon_limit("anon")], **_HTML)
-async def shop_page(shop_id: ShopId, ctx: Ctx):
+@router.get("/s/{shop_id}", **_HTML)
+async def shop_page(shop_id: ShopId, request: Request, ctx: Ctx):
     """The shop's page: name, open/closed, prices and the upload form (HTML)."""
+    if limited := await _limited(request, ctx):
+        return limited
     shop, prices = await _shop_view(ctx, shop_id)
     if shop is None:
         return _problem_page(404, "No such shop", f"There is no shop with number {shop_id} here.")
@@ -226,9 +245,11 @@ def _shop_page(shop: Shop, prices, ctx: Ctx, *, error: str = "", status: int = 2
     return page(f"{shop.name} — send files to print", content, name="shop", header=_shop_header(shop), status=status)
 
 
-@router.post("/s/{shop_id}", dependencies=[anon_limit("upload")], include_in_schema=False)
+@router.post("/s/{shop_id}", include_in_schema=False)
 async def shop_page_send(shop_id: ShopId, request: Request, ctx: Ctx):
     """The upload form without JavaScript: POST /upload's own code, the answer as a page."""
+    if limited := await _limited(request, ctx, "upload"):
+        return limited
     shop, prices = await _shop_view(ctx, shop_id)
     if shop is None:
         return _problem_page(404, "No such shop", f"There is no shop with number {shop_id} here.")
@@ -266,9 +287,11 @@ async def _job_view(ctx: Ctx, code: str):
     return job, order, shop, position
 
 
-@router.get("/j/{code}", dependencies=[anon_limit("anon")], **_HTML)
+@router.get("/j/{code}", **_HTML)
 async def job_page(code: str, request: Request, ctx: Ctx):
     """The job's status page, live; Withdraw while it waits (HTML; the code is the credential)."""
+    if limited := await _limited(request, ctx):
+        return limited
     view = await _job_view(ctx, code)
     if view is None:
         return _problem_page(404, "No such job", f"No job has the code '{code[:20]}'. Check the code on your "
@@ -315,9 +338,11 @@ def _job_page(job: Job, order: Order, shop: Shop, position: int | None, *, reque
                 status=status, footer=f'Link to this page: <a href="/j/{code}">{E(status_url(public_url(request), job.code))}</a>')
 
 
-@router.post("/j/{code}/withdraw", dependencies=[anon_limit("anon")], include_in_schema=False)
+@router.post("/j/{code}/withdraw", include_in_schema=False)
 async def job_page_withdraw(code: str, request: Request, ctx: Ctx, confirm: str = ""):
     """Without JavaScript: the first press asks again (a page), the second withdraws."""
+    if limited := await _limited(request, ctx):
+        return limited
     view = await _job_view(ctx, code)
     if view is None:
         return _problem_page(404, "No such job", f"No job has the code '{code[:20]}'.")
