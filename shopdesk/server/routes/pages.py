@@ -241,7 +241,9 @@ def _shop_page(shop: Shop, prices, ctx: Ctx, *, error: str = "", status: int = 2
                 "not taking files at the moment. Please come back when the shop is open.</p>"
                 + (f'<p class="error" role="alert">{E(error)}</p>' if error else "") + "</section>")
     done = '<section id="done" class="card" hidden aria-live="polite"></section>' if shop.is_open else ""
-    content = done + f'<section class="card">{_prices_html(prices)}</section>' + main
+    prices_card = f'<section class="card">{_prices_html(prices)}</section>'
+    # open: the prices, then the form; closed: say so first
+    content = done + prices_card + main if shop.is_open else main + prices_card
     return page(f"{shop.name} — send files to print", content, name="shop", header=_shop_header(shop), status=status)
 
 
