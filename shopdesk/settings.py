@@ -54,6 +54,10 @@ class AppSettings:
     sounds: bool = True
     notifications: bool = True
     hot_folder: str = ""  # where the hot-folder printer writes ("" → data dir/hotfolder)
+    # the embedded server also listens for customers on the shop's Wi-Fi (Shop → Customer uploads…)
+    customer_uploads: bool = False
+    customer_port: int = 8765  # fixed, so the poster's address stays the same across restarts
+    poster_printer: str = ""  # where the last poster was printed
     version: int = VERSION
 
     @classmethod

@@ -76,3 +76,16 @@ def shop(live_server):
 def api_shop(api_server):
     """A fresh, open shop on each database."""
     return make_shop(api_server)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless chromium for the session (system chromium + chromedriver; nothing downloaded)."""
+    from tests.helpers.browser import Browser, available
+
+    why = available()
+    if why:
+        pytest.skip(why)
+    b = Browser()
+    yield b
+    b.quit()

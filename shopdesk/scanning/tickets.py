@@ -4,6 +4,7 @@ opened at the counter by scanning the paper, and a printed stack can be told apa
 
   ticket  A6, handed to the customer (or stapled to the printout) to claim the job
   cover   A4, printed before the job as its first sheet
+  poster  A4, on the shop's wall: the QR code of the shop's upload page (`make_poster_pdf`)
 """
 
 from __future__ import annotations
@@ -170,6 +171,79 @@ def make_ticket_pdf(job: Mapping, path: str | Path, customer_name: str | None = 
     foot = ("Scan the code or type it at the counter to open this job."
             if not big else "This sheet comes first; the job's pages follow.")
     pdf.cell(w, 5, f.text(foot), align="C")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pdf.output(str(path))
+    return path
+
+
+_PAPER_ORDER = ("A4", "A3", "Letter", "Legal")
+
+
+def make_poster_pdf(shop: Mapping, url: str, path: str | Path) -> Path:
+    """The A4 poster for the shop's wall: its name, "Send your files here", the QR code of `url` (the
+    shop's upload page, `{public_url}/s/{shop_id}`), the URL in large type for typing, and the prices
+    (`shop` is the server's GET /shop JSON)."""
+    path = Path(path)
+    pdf = FPDF(format="A4")
+    pdf.set_auto_page_break(False)
+    pdf.set_margins(15, 15)
+    pdf.add_page()
+    f = _Fonts(pdf)
+    w = pdf.w - pdf.l_margin - pdf.r_margin
+
+    name = str(shop.get("name") or "Print shop")
+    size = 34
+    pdf.set_font(f.sans, "B", size)
+    while size > 16 and pdf.get_string_width(f.text(name)) > w:  # a long name gets smaller, not cut
+        size -= 2
+        pdf.set_font(f.sans, "B", size)
+    pdf.cell(w, 16, f.text(name), align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(f.sans, "", 26)
+    pdf.cell(w, 14, f.text("Send your files here"), align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(f.sans, "", 13)
+    pdf.cell(w, 8, f.text("Scan with your phone's camera — PDF, JPEG or PNG. See the price before you send."),
+             align="C", new_x="LMARGIN", new_y="NEXT")
+
+    side = 120
+    top = pdf.get_y() + 8
+    _draw_qr(pdf, url, pdf.l_margin + (w - side) / 2, top, side)
+    pdf.set_y(top + side + 8)
+
+    shown = url.split("://", 1)[-1]  # people type what they see; the scheme is noise
+    size = 30
+    pdf.set_font(f.mono, "B", size)
+    while size > 12 and pdf.get_string_width(shown) > w:
+        size -= 1
+        pdf.set_font(f.mono, "B", size)
+    pdf.cell(w, 14, shown, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(f.sans, "", 11)
+    pdf.cell(w, 6, f.text("or type this address into your phone's browser (on the shop's Wi-Fi)"), align="C",
+             new_x="LMARGIN", new_y="NEXT")
+
+    prices = {(p.get("color_mode"), p.get("paper_size")): p.get("price") for p in shop.get("prices") or []}
+    if prices:
+        pdf.ln(6)
+        col = 50
+        x0 = pdf.l_margin + (w - 3 * col) / 2
+        pdf.set_font(f.sans, "B", 14)
+        pdf.set_x(x0)
+        for head in ("Price per page", "Black & white", "Colour"):
+            pdf.cell(col, 9, f.text(head), align="C" if head != "Price per page" else "L")
+        pdf.ln(9)
+        pdf.set_font(f.sans, "", 14)
+        for paper in _PAPER_ORDER:
+            if (("bw", paper) not in prices) and (("color", paper) not in prices):
+                continue
+            pdf.set_x(x0)
+            pdf.cell(col, 8, paper)
+            for color in ("bw", "color"):
+                value = prices.get((color, paper))
+                try:
+                    text = format_amount(to_cents(value)) if value is not None else "—"
+                except ValueError:
+                    text = str(value)
+                pdf.cell(col, 8, f.text(text), align="C")
+            pdf.ln(8)
     path.parent.mkdir(parents=True, exist_ok=True)
     pdf.output(str(path))
     return path

@@ -15,7 +15,7 @@ from .config import Settings
 from .context import ServerContext
 from .db import Database, migrate
 from .errors import JSONResponse, install_error_handlers
-from .routes import auth, customer, health, money, owner, queue, shop
+from .routes import auth, customer, health, money, owner, pages, queue, shop
 from .storage import FileStore
 
 log = logging.getLogger("shopdesk.server")
@@ -50,9 +50,35 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     app = FastAPI(title="shopdesk sync API", version=__version__, description=DESCRIPTION,
                   lifespan=lifespan, default_response_class=JSONResponse)
     install_error_handlers(app)
-    for r in (health.router, auth.router, customer.router, queue.router, shop.router, owner.router, money.router):
+    for r in (health.router, auth.router, customer.router, queue.router, shop.router, owner.router, money.router,
+              pages.router):
         app.include_router(r)
+    app.add_middleware(BaseSecurityHeaders)
     return app
+
+
+class BaseSecurityHeaders:
+    """`X-Content-Type-Options: nosniff` and `Referrer-Policy: no-referrer` on every answer (the customer
+    pages add their Content-Security-Policy themselves). Plain ASGI: no per-request task or body copy."""
+
+    HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                names = {k.lower() for k, _ in message.get("headers", [])}
+                extra = [(k, v) for k, v in self.HEADERS if k not in names]
+                if extra:
+                    message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def app_from_env() -> FastAPI:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import platformdirs
 
@@ -52,6 +53,9 @@ class Settings:
     # while the server has none. The app's embedded server gets a random one per start; unset, first-run
     # setup over the API is off (use `shopdesk-server create-shop` / `create-user`).
     setup_key: str | None = None
+    # SHOPDESK_PUBLIC_URL: how customers reach this server (`https://print.example.shop`); job QR codes
+    # carry `{public_url}/j/{code}`. "" → the address each request came in on.
+    public_url: str = ""
     longpoll_check_seconds: float = 0.25  # how often a held /queue?wait= checks the database
     max_wait_seconds: int = 30
 
@@ -85,9 +89,15 @@ class Settings:
             values["setup_key"] = os.environ["SHOPDESK_SETUP_KEY"]
         if os.environ.get("SHOPDESK_DATABASE_URL"):
             values["database_url"] = os.environ["SHOPDESK_DATABASE_URL"]
+        if os.environ.get("SHOPDESK_PUBLIC_URL", "").strip():
+            values["public_url"] = os.environ["SHOPDESK_PUBLIC_URL"]
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)
         settings.data_dir = Path(settings.data_dir).expanduser().resolve()
+        try:
+            settings.public_url = clean_public_url(settings.public_url)
+        except ValueError as exc:
+            raise SystemExit(f"SHOPDESK_PUBLIC_URL: {exc}") from exc
         return settings
 
     @property
@@ -104,6 +114,24 @@ class Settings:
         if self.database_url:
             return to_async_url(self.database_url)
         return f"sqlite+aiosqlite:///{self.data_dir / 'shopdesk.db'}"
+
+
+def clean_public_url(url: str) -> str:
+    """`http(s)://host[:port]` without a trailing slash, or "" — a job's QR code is this plus
+    `/j/{code}`, and the counter's scanner takes only URLs whose path is exactly that, so no path here."""
+    url = (url or "").strip().rstrip("/")
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 — ValueError for a port that is not a number
+    except ValueError as exc:
+        raise ValueError(f"{url!r} has an invalid port") from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{url!r} must look like https://print.example.shop or http://192.168.1.20:8765")
+    if parts.path or parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError(f"{url!r} must be only scheme, host and port (no path): the pages live at /s/… and /j/…")
+    return url
 
 
 def to_async_url(url: str) -> str:

@@ -51,6 +51,12 @@ class Principal:
         return f"u{self.user_id}"
 
 
+def public_url(request: Request) -> str:
+    """How customers reach this server: SHOPDESK_PUBLIC_URL, else the address this request came in on."""
+    configured = request.app.state.ctx.settings.public_url
+    return configured or str(request.base_url).rstrip("/")
+
+
 def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 

@@ -8,7 +8,12 @@ The child is started with the "spawn" method everywhere (a frozen bundle calls f
 is handed the already-bound listening socket, stops when told, and stops by itself when the app's
 process goes away, so a crashed app never leaves a server holding the port and the database. As with
 any spawned child, the program that starts it must guard its main module (`if __name__ == "__main__":`),
-which every shopdesk entry point does: the child imports that module again."""
+which every shopdesk entry point does: the child imports that module again.
+
+Customers on the shop's Wi-Fi (`customer_port`): the server then also listens on every address at that
+fixed port, and its public URL — what job QR codes and the poster carry — is `http://<LAN address>:<port>`.
+The counter keeps using its own loopback socket, which the server keeps across restarts: switching
+customer access on or off, or following a new LAN address (DHCP), restarts only the child process."""
 
 from __future__ import annotations
 
@@ -26,7 +31,23 @@ from .config import SHUTDOWN_GRACE_SECONDS, Settings
 log = logging.getLogger("shopdesk.server.embedded")
 
 
-def _serve(settings: Settings, sock: socket.socket, ready, stop, parent_pid: int) -> None:  # the child
+def lan_address() -> str | None:
+    """This machine's address on the local network (the one its default route leaves from), or None
+    when it has none. A UDP "connect" sends no packet; it only asks the kernel which source it would use."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.1", 9))  # TEST-NET-1: never routed anywhere, only the route is looked up
+            addr = s.getsockname()[0]
+        except OSError:
+            return None
+    return None if addr.startswith("127.") or addr == "0.0.0.0" else addr
+
+
+def customer_url(address: str | None, port: int) -> str:
+    return f"http://{address or '127.0.0.1'}:{port}"
+
+
+def _serve(settings: Settings, socks: list[socket.socket], ready, stop, parent_pid: int) -> None:  # the child
     import asyncio
 
     import uvicorn
@@ -56,11 +77,15 @@ def _serve(settings: Settings, sock: socket.socket, ready, stop, parent_pid: int
         server.should_exit = True
 
     threading.Thread(target=watch, name="embedded-api-watch", daemon=True).start()
-    asyncio.run(server.serve(sockets=[sock]))
+    asyncio.run(server.serve(sockets=socks))
 
 
 class EmbeddedServer:
-    def __init__(self, settings: Settings | None = None, host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, settings: Settings | None = None, host: str = "127.0.0.1", port: int = 0, *,
+                 customer_port: int | None = None, public_url: str | None = None):
+        """`customer_port`: also listen on every address at this port for customers on the LAN, with the
+        public URL `public_url` (default: http://<LAN address>:<customer_port>). If that port cannot be
+        had, the server still starts for the counter and `customer_error` says why."""
         self.settings = settings or Settings.from_env()
         self.host = host
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -71,10 +96,21 @@ class EmbeddedServer:
         self._ready = self._ctx.Event()
         self._stop = self._ctx.Event()
         self._process: multiprocessing.process.BaseProcess | None = None
+        self._lan: socket.socket | None = None
+        self.customer_port: int | None = None
+        self.customer_error = ""
+        self._lock = threading.Lock()
+        if customer_port:
+            self._open_customer_socket(customer_port, public_url)
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def public_url(self) -> str:
+        """What job QR codes carry ("" → the address each request came in on: loopback for the counter)."""
+        return self.settings.public_url
 
     @property
     def pid(self) -> int | None:
@@ -84,11 +120,36 @@ class EmbeddedServer:
     def running(self) -> bool:
         return self._process is not None and self._process.is_alive()
 
+    def _open_customer_socket(self, port: int, public_url: str | None) -> None:
+        lan = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        lan.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            lan.bind(("0.0.0.0", port))
+        except OSError as exc:
+            lan.close()
+            self.customer_port, self.settings.public_url = None, ""
+            self.customer_error = (f"Port {port} is in use by another program ({exc.strerror}); customers "
+                                   "cannot reach this shop. Choose another port.")
+            return
+        self._lan, self.customer_port, self.customer_error = lan, port, ""
+        self.settings.public_url = public_url or customer_url(lan_address(), port)
+
+    def _close_customer_socket(self) -> None:
+        if self._lan is not None:
+            self._lan.close()
+        self._lan, self.customer_port, self.settings.public_url = None, None, ""
+
     def start(self, timeout: float = 30.0) -> str:
         """Starts serving and returns the URL once the server answers."""
         self._sock.listen(128)
+        socks = [self._sock]
+        if self._lan is not None:
+            self._lan.listen(128)
+            socks.append(self._lan)
+        self._ready = self._ctx.Event()
+        self._stop = self._ctx.Event()
         self._process = self._ctx.Process(target=_serve, name="shopdesk-embedded-api", daemon=True,
-                                          args=(self.settings, self._sock, self._ready, self._stop, os.getpid()))
+                                          args=(self.settings, socks, self._ready, self._stop, os.getpid()))
         self._process.start()
         deadline = time.monotonic() + timeout
         while not self._ready.wait(0.05):
@@ -100,7 +161,30 @@ class EmbeddedServer:
                 raise TimeoutError("the embedded server did not start in time")
         return self.url
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def set_customer_access(self, port: int | None, public_url: str | None = None, timeout: float = 30.0) -> str:
+        """Customers on the LAN on (`port`) or off (None): restarts the child with the sockets that asks
+        for; the counter's loopback URL stays the same (its requests meanwhile are retried). Returns the
+        public URL now in force ("" when off). Blocking (seconds): call it off the GUI thread."""
+        with self._lock:
+            self._halt(timeout=10)
+            self._close_customer_socket()
+            if port:
+                self._open_customer_socket(port, public_url)
+            else:
+                self.customer_error = ""
+            try:
+                self.start(timeout)
+            except (RuntimeError, TimeoutError) as exc:
+                if self._lan is None:
+                    raise
+                # whatever went wrong with customer access, the counter keeps its server
+                self._halt(timeout=5)
+                self._close_customer_socket()
+                self.customer_error = f"Customers cannot reach this shop: the server did not start with port {port} ({exc})."
+                self.start(timeout)
+            return self.public_url
+
+    def _halt(self, timeout: float) -> None:
         self._stop.set()
         if self._process is not None:
             self._process.join(timeout)
@@ -108,7 +192,12 @@ class EmbeddedServer:
                 log.warning("the embedded server did not stop in %.0f s; terminating it", timeout)
                 self._process.terminate()
                 self._process.join(5)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._halt(timeout)
         self._sock.close()
+        if self._lan is not None:
+            self._lan.close()
 
     def __enter__(self) -> EmbeddedServer:
         self.start()

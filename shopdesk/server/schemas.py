@@ -196,6 +196,8 @@ class ShopOut(BaseModel):
     commission: Decimal = Field(description="platform commission, 0 to 1")
     prices: list[PriceOut]
     waiting_jobs: int
+    public_url: str = Field(description="how customers reach this server (SHOPDESK_PUBLIC_URL, else the address "
+                            "the request came in on); a job's QR code carries `{public_url}/j/{code}`")
 
 
 class ShopStatusIn(BaseModel):

@@ -48,13 +48,15 @@ def shop_dir(args) -> Path:
     return Path(args.data_dir) if getattr(args, "data_dir", None) else data_dir() / "shop"
 
 
-def start_shop_server(folder: Path):
+def start_shop_server(folder: Path, customer_port: int | None = None):
     """This computer's shop on the built-in server (started, migrated). Its setup key lets the first-run
-    screen create the shop; it lives only in this process and the server's."""
+    screen create the shop; it lives only in this process and the server's. With `customer_port`, it also
+    listens there on the LAN for customers' phones (Shop → Customer uploads…)."""
     from ..server.config import Settings as ServerSettings
     from ..server.embedded import EmbeddedServer
 
-    server = EmbeddedServer(ServerSettings.from_env(data_dir=folder, setup_key=secrets.token_urlsafe(24)))
+    server = EmbeddedServer(ServerSettings.from_env(data_dir=folder, setup_key=secrets.token_urlsafe(24)),
+                            customer_port=customer_port)
     server.start()
     log.info("embedded server at %s (data in %s)", server.url, folder)
     return server
@@ -100,6 +102,7 @@ def choose_session(args, settings: AppSettings, creds: Credentials, headless: bo
     if args.demo or args.screenshot or (headless and not settings.shop_mode):
         return open_demo(args)
     folder = shop_dir(args)
+    customer_port = settings.customer_port if settings.customer_uploads else None
     server, page, message = None, "welcome", ""
     while True:
         if settings.shop_mode == "remote" and settings.server_url:
@@ -112,7 +115,7 @@ def choose_session(args, settings: AppSettings, creds: Credentials, headless: bo
             return Session(client, profile, data_dir() / "counter")
         if settings.shop_mode == "embedded":
             try:
-                server = server or run_blocking(start_shop_server, folder)
+                server = server or run_blocking(start_shop_server, folder, customer_port)
                 needed = run_blocking(ShopClient(server.url).setup_status)["needed"]
             except Exception as exc:
                 _failed_to_start(exc)
@@ -132,7 +135,7 @@ def choose_session(args, settings: AppSettings, creds: Credentials, headless: bo
             # the database is there but holds no shop: setup was interrupted before it finished
             settings.shop_mode, page = "", "shop"
             message = "Setting up this computer's shop did not finish last time. Please set it up again."
-        screen = SetupScreen(start_server=lambda: start_shop_server(folder), creds=creds, server=server,
+        screen = SetupScreen(start_server=lambda: start_shop_server(folder, customer_port), creds=creds, server=server,
                              has_shop=(folder / "shopdesk.db").exists() and page != "shop", page=page,
                              message=message)
         if not screen.exec():
@@ -205,6 +208,8 @@ def run_window(app, args, settings: AppSettings, session: Session, headless: boo
     service.window = window
     window.show()
     service.start()
+    if session.embedded is not None and getattr(session.embedded, "customer_error", ""):
+        window.show_message("Customer uploads", session.embedded.customer_error, "warning")
     if headless and not args.screenshot:
         url = session.client.base_url
         print(f"shopdesk: no display found, so the window runs offscreen (start it under a desktop or "

@@ -256,6 +256,7 @@ class MainWindow(QMainWindow):
         act("&Open / close the shop", "Ctrl+O", self.toggle_open, m_shop)
         act("Print &history", "Ctrl+H", self.service.open_history, m_shop)
         self.act_payouts = act("&Payouts and earnings", "Ctrl+E", self.service.open_payouts, m_shop)
+        self.act_customers = act("&Customer uploads…", None, self.service.open_customer_uploads, m_shop)
         m_shop.addSeparator()
         self.act_shop_settings = act("Shop s&ettings…", "Ctrl+Shift+,", self.open_shop_settings, m_shop)
         act("&Settings…", "Ctrl+,", self.service.open_settings, m_shop)
@@ -375,6 +376,7 @@ class MainWindow(QMainWindow):
         self.open_btn.style().polish(self.open_btn)
         self.open_btn.setEnabled(self.service.can_toggle_open())
         self.act_payouts.setEnabled(self.service.is_owner())
+        self.act_customers.setVisible(self.service.is_owner())
         self.act_shop_settings.setVisible(self.service.is_owner())  # staff do not see it
         name = shop.get("name", "")
         self.setWindowTitle(f"{name} — shopdesk" + (" — DEMO" if self.demo else "") if name else self.windowTitle())

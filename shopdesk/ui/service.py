@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import platform
+import uuid
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QThreadPool, QTimer, QUrl, Signal
@@ -19,12 +20,14 @@ from ..client.errors import ApiError, ConflictError, OfflineError
 from ..client.outbox import Outbox
 from ..client.reporter import ClientReporter
 from ..client.watcher import QueueChange, QueueWatcher
-from ..domain.codes import extract_job_code
+from ..domain.codes import extract_job_code, status_url
+from ..domain.printsettings import PrintSettings
 from ..printing.backends import PrinterSet, PrinterUnavailable
 from ..printing.inflight import AlreadyInFlight, InFlight
 from ..printing.options import PrintRequest, UnsupportedOption
 from ..printing.pipeline import PrintOutcome, PrintPipeline, Result
 from ..printing.routing import choose_printer
+from ..server.embedded import customer_url, lan_address
 from ..settings import AppSettings, log_dir
 from .preview import render_first_page
 from .sounds import Sounds
@@ -48,6 +51,8 @@ class CounterService(QObject):
     message = Signal(str, str, str)  # title, text, level: status | info | warning
     job_opened = Signal(str)
     logged_out = Signal()
+    # Customer uploads: {"url", "on", "port", "error", "stale", "busy", "embedded"} (see customer_state)
+    customer_access_changed = Signal(object)
 
     def __init__(self, client: ShopClient, profile: dict, settings: AppSettings, printers: PrinterSet,
                  data_dir: Path, parent: QObject | None = None):
@@ -75,6 +80,14 @@ class CounterService(QObject):
         self._printer_timer = QTimer(self, interval=10_000)
         self._printer_timer.timeout.connect(self.refresh_printers)
         self._printer_timer.timeout.connect(self.settle_starts)
+        # The app's EmbeddedServer, or None when it talks to a remote server (ui/app.py sets it).
+        self.embedded = None
+        self.lan_address = lan_address  # a collaborator, so a test can stand in for DHCP
+        self.poster_stale = False
+        self._customer_busy = False
+        self._customer_error = ""
+        self._lan_timer = QTimer(self, interval=30_000)
+        self._lan_timer.timeout.connect(self.check_lan_address)
 
     # --- life --------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -85,6 +98,7 @@ class CounterService(QObject):
         self.refresh_printers()
         self._printer_timer.start()
         self._heartbeat.start()
+        self._lan_timer.start()
         self.cache.clean()
         if QSystemTrayIcon.isSystemTrayAvailable() and self.settings.notifications and self.window is not None:
             self.tray = QSystemTrayIcon(self.window.windowIcon(), self)
@@ -92,6 +106,7 @@ class CounterService(QObject):
         self.tasks.run(self.pipeline.resume, on_done=self._resumed, on_error=self._task_error("Resuming prints"))
 
     def shutdown(self) -> None:
+        self._lan_timer.stop()
         self._heartbeat.stop()
         self._printer_timer.stop()
         self.watcher.stop(timeout=2)
@@ -207,7 +222,8 @@ class CounterService(QObject):
 
                 cover = make_ticket_pdf(job, self.data_dir / "covers" / f"{job['code']}.pdf",
                                         customer_name=customer or None, kind="cover",
-                                        shop_name=self._shop.get("name"))
+                                        shop_name=self._shop.get("name"),
+                                        qr_text=status_url(self.public_url(), job["code"]))
             return self.pipeline.print_job(job, printer, customer=customer, page_ranges=page_ranges,
                                            progress=progress, cover=cover)
 
@@ -254,6 +270,120 @@ class CounterService(QObject):
         self.outbox.add("cancel", job["file_id"], {"reason": reason})
         self.sounds.play("cancelled")
         self.message.emit("Cancelled", f"The order of {job['code']} is being cancelled: {reason}", "status")
+
+    # --- customer uploads ------------------------------------------------------------------------
+    def public_url(self) -> str:
+        """How customers reach the shop's server; job QR codes carry `{public_url}/j/{code}`."""
+        return (self._shop.get("public_url") or self.client.base_url).rstrip("/")
+
+    def customer_url(self) -> str:
+        return f"{self.public_url()}/s/{self._shop.get('shop_id') or self.profile.get('shop_id')}"
+
+    def customer_state(self) -> dict:
+        emb = self.embedded
+        url = emb.public_url if emb is not None and emb.public_url else self.public_url()
+        return {"url": f"{url}/s/{self._shop.get('shop_id') or self.profile.get('shop_id')}",
+                "embedded": emb is not None, "on": emb is None or emb.customer_port is not None,
+                "port": (emb.customer_port if emb is not None and emb.customer_port else self.settings.customer_port),
+                "error": self._customer_error or (emb.customer_error if emb is not None else ""),
+                "stale": self.poster_stale, "busy": self._customer_busy}
+
+    def open_customer_uploads(self) -> None:
+        if not self.is_owner():
+            self.message.emit("Customer uploads", "Only the shop's owner can change customer uploads.", "warning")
+            return
+        from .customer_uploads import CustomerUploadsDialog
+
+        CustomerUploadsDialog(self, self.window).exec()
+
+    def set_customer_uploads(self, on: bool, port: int) -> None:
+        """Embedded server only: customers on the LAN on (at `port`) or off; the server restarts in a worker."""
+        if self.embedded is None or self._customer_busy:
+            return
+        self._customer_busy = True
+        self._customer_error = ""
+        self.customer_access_changed.emit(self.customer_state())
+        emb = self.embedded
+
+        def done(_url: str) -> None:
+            self._customer_busy = False
+            self.settings.customer_uploads = emb.customer_port is not None
+            if emb.customer_port is not None:
+                self.settings.customer_port = emb.customer_port
+            self.settings.save()
+            self.refresh_shop()
+            self.customer_access_changed.emit(self.customer_state())
+
+        def failed(exc: BaseException) -> None:
+            self._customer_busy = False
+            self._customer_error = f"The shop's server could not restart: {exc}"
+            self.customer_access_changed.emit(self.customer_state())
+
+        self.tasks.run(emb.set_customer_access, port if on else None, on_done=done, on_error=failed)
+
+    def check_lan_address(self) -> None:
+        """Every 30 s: when the LAN address changed (DHCP), the server follows it and the poster, which
+        shows the old address, must be printed again."""
+        emb = self.embedded
+        if emb is None or emb.customer_port is None or self._customer_busy:
+            return
+        from urllib.parse import urlsplit
+
+        def seen(address: str | None) -> None:
+            if emb.customer_port is None or self._customer_busy:
+                return
+            old = urlsplit(emb.public_url).hostname
+            if address is None or address == old:
+                return
+            self._customer_busy = True
+
+            def moved(_url: str) -> None:
+                self._customer_busy = False
+                self.poster_stale = True
+                self.refresh_shop()
+                self.message.emit("Customer uploads", f"The shop's network address changed from {old} to {address}: "
+                                  "print the poster again (Shop → Customer uploads…) — the one on the wall "
+                                  "points to the old address.", "warning")
+                self.customer_access_changed.emit(self.customer_state())
+
+            def failed(exc: BaseException) -> None:
+                self._customer_busy = False
+                self._customer_error = f"The shop's server could not follow the new address {address}: {exc}"
+                self.customer_access_changed.emit(self.customer_state())
+
+            port = emb.customer_port
+            self.tasks.run(emb.set_customer_access, port, customer_url(address, port), on_done=moved, on_error=failed)
+
+        self.tasks.run(self.lan_address, on_done=seen, on_error=lambda e: log.info("LAN address: %s", e))
+
+    def print_poster(self, printer: str) -> None:
+        """The A4 poster with the QR code of the shop's upload page, made and printed in a worker."""
+        from ..printing.options import PrintRequest, check_supported
+        from ..scanning.tickets import make_poster_pdf
+
+        shop, url = dict(self._shop), self.customer_state()["url"]
+        path = self.data_dir / "poster.pdf"
+
+        def work() -> str:
+            make_poster_pdf(shop, url, path)
+            found = self.printer_set.find(printer)
+            if found is None:
+                raise PrinterUnavailable(f"Printer '{printer}' is not there any more. Choose another printer.")
+            backend, info = found
+            req = PrintRequest(file_id=0, code="poster", customer="", original_name="poster.pdf", sha256="",
+                               num_pages=1, settings=PrintSettings())
+            check_supported(req, info, [p for p in self._printers if p.name != printer])
+            backend.submit(req, printer, path, f"shopdesk poster {uuid.uuid4().hex[:12]}")
+            return printer
+
+        def done(name: str) -> None:
+            self.poster_stale = False
+            self.settings.poster_printer = name
+            self.settings.save()
+            self.message.emit("Poster", f"The poster for {url} was sent to '{name}'.", "status")
+            self.customer_access_changed.emit(self.customer_state())
+
+        self._pool(printer).run(work, on_done=done, on_error=self._task_error("Printing the poster"))
 
     # --- codes -------------------------------------------------------------------------------------
     def open_code(self, text: str, typed_fast: bool = False) -> None:

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from shopdesk.domain.codes import extract_job_code, is_job_code, new_job_code
+from shopdesk.domain.codes import extract_job_code, is_job_code, new_job_code, status_url
 from shopdesk.domain.jobs import TRANSITIONS, IllegalMove, JobStatus, Move, check_move
 from shopdesk.domain.money import format_amount, share, to_cents, to_decimal
 from shopdesk.domain.pricing import PriceTable
@@ -65,6 +65,40 @@ def test_codes_are_random_and_recognised_in_urls():
     assert len(codes) == 2000 and all(is_job_code(c) for c in codes)
     assert extract_job_code("aB3xY9") == "aB3xY9"
     assert extract_job_code("https://shop.example/j/aB3xY9") == "aB3xY9"
-    assert extract_job_code("https://shop.example/status?code=aB3xY9") == "aB3xY9"
+    assert extract_job_code("http://192.168.1.20:8765/j/aB3xY9") == "aB3xY9"
+    assert extract_job_code("HTTPS://Shop.Example/j/aB3xY9") == "aB3xY9"
     assert extract_job_code(" aB3xY9\n") == "aB3xY9"
     assert extract_job_code("aB3xY9Z") is None and extract_job_code("hello world") is None
+
+
+@pytest.mark.parametrize("text", [
+    "http://example.com/keitai/",  # a last segment that happens to have 6 letters
+    "http://example.com/keitai",
+    "https://shop.example/status?code=aB3xY9",
+    "https://shop.example/x/j/aB3xY9",
+    "https://shop.example/j/aB3xY9/",
+    "https://shop.example/j/aB3xY9?x=1",
+    "https://shop.example/j/aB3xY9?",
+    "https://shop.example/j/aB3xY9#top",
+    "https://shop.example/j/aB3xY9Z",
+    "https://shop.example/j/aB3x-9",
+    "https://shop.example/J/aB3xY9",
+    "ftp://shop.example/j/aB3xY9",
+    "javascript:alert(1)//j/aB3xY9",
+    "http:///j/aB3xY9",
+    "/j/aB3xY9",
+    "j/aB3xY9",
+    "https://shop.example:99999/j/aB3xY9",
+    "https://shop.example:port/j/aB3xY9",
+    "https://shop.example/j/aB3xY9 https://x/j/Zz9999",
+    "WIFI:S:keitai;T:WPA;P:abcdef;;",
+    "aB3xY",
+    "",
+])
+def test_scanner_takes_only_a_bare_code_or_a_status_page_url(text):
+    assert extract_job_code(text) is None
+
+
+def test_status_url_is_what_the_scanner_reads_back():
+    assert status_url("http://10.0.0.5:8765/", "aB3xY9") == "http://10.0.0.5:8765/j/aB3xY9"
+    assert extract_job_code(status_url("https://print.example", "aB3xY9")) == "aB3xY9"

@@ -72,6 +72,8 @@ def test_bundle_carries_what_it_needs_and_leaves_out_the_rest(bundle):
         assert (internal / "resources" / res).is_file()
     assert list(internal.glob("libzbar.so*"))
     assert (internal / "shopdesk" / "server" / "migrations" / "env.py").is_file()
+    for page_file in ("layout.html", "front.css", "front.js"):  # the customer pages
+        assert (internal / "shopdesk" / "server" / "web" / page_file).is_file(), page_file
     names = {p.name for p in internal.rglob("*")}
     for needed in ("libQt6Widgets.so.6", "libQt6Charts.so.6", "libQt6Pdf.so.6", "libQt6Multimedia.so.6",
                    "libqoffscreen.so", "libqxcb.so", "libqsvg.so"):

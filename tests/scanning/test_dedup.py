@@ -35,9 +35,14 @@ def test_the_same_code_after_a_pause_is_a_new_scan():
 
 
 def test_a_url_and_the_bare_code_of_the_same_job_are_one_scan():
-    frames = [["https://print.example.shop/j/AAAaa1"], ["AAAaa1"], ["https://x.example/AAAaa1"]]
+    frames = [["https://print.example.shop/j/AAAaa1"], ["AAAaa1"], ["http://192.168.1.20:8765/j/AAAaa1"]]
     scans = run(frames)
     assert scans == ["https://print.example.shop/j/AAAaa1"]
+
+
+def test_a_url_that_only_ends_in_six_letters_is_not_that_job():
+    frames = [["AAAaa1"], ["https://x.example/AAAaa1"]]  # a foreign QR code, not the job's status page
+    assert run(frames) == ["AAAaa1", "https://x.example/AAAaa1"]
 
 
 def test_two_codes_in_view_are_two_scans_and_losing_one_briefly_does_not_repeat_it():

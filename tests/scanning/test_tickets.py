@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import cv2
 import pytest
 
 from shopdesk.scanning.decode import FrameDecoder, decode_image
-from shopdesk.scanning.tickets import make_ticket_pdf
+from shopdesk.scanning.tickets import make_poster_pdf, make_ticket_pdf
 
 pytestmark = pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils is not installed")
 
@@ -75,3 +77,34 @@ def test_a_job_without_a_valid_code_is_refused(tmp_path):
     with pytest.raises(ValueError, match="kind must be"):
         make_ticket_pdf(JOB, tmp_path / "t.pdf", kind="poster")
     assert not (tmp_path / "t.pdf").exists()
+
+
+SHOP = {"shop_id": 7, "name": "Corner Copy & Print", "is_open": True,
+        "prices": [{"color_mode": c, "paper_size": p, "price": v} for c, p, v in
+                   (("bw", "A4", 1.5), ("bw", "A3", 3.0), ("color", "A4", 12.0), ("color", "A3", 24.0),
+                    ("bw", "Letter", 1.5), ("color", "Letter", 12.0), ("bw", "Legal", 1.5), ("color", "Legal", 12.0))]}
+
+
+def test_the_poster_qr_code_opens_the_shop_page_and_shows_url_and_prices(tmp_path):
+    url = "http://192.168.1.20:8765/s/7"
+    pdf = make_poster_pdf(SHOP, url, tmp_path / "poster.pdf")
+    page = render_page(pdf, tmp_path, 100)
+    h, w = page.shape[:2]
+    assert abs(w / h - 210 / 297) < 0.01
+    [found] = decode_image(page)
+    assert found.text == url and found.code is None  # a shop's page is not a job: the counter ignores it
+    if os.environ.get("SHOPDESK_SCREENSHOT_DIR"):  # scripts/screenshots.sh: the poster as it prints
+        subprocess.run(["pdftoppm", "-r", "60", "-png", "-singlefile", str(pdf),
+                        str(Path(os.environ["SHOPDESK_SCREENSHOT_DIR"]) / "frontdoor-poster")], check=True)
+    text = pdf_text(pdf)
+    for expected in ("Corner Copy & Print", "Send your files here", "192.168.1.20:8765/s/7", "Black & white",
+                     "1.50", "24.00", "Letter"):
+        assert expected in text, (expected, text)
+
+
+def test_a_long_shop_name_and_url_shrink_to_fit_the_poster(tmp_path):
+    shop = SHOP | {"name": "The Very Long Name Of A Copy Shop Near The University Gate"}
+    url = "https://print.some-long-domain-name.example.shop/s/123456"
+    pdf = make_poster_pdf(shop, url, tmp_path / "poster.pdf")
+    text = pdf_text(pdf)
+    assert shop["name"] in " ".join(text.split()) and url.split("://")[1] in text

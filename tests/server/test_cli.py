@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import requests
 
 from tests.helpers.server import ServerProcess, login
@@ -147,3 +148,62 @@ def test_postgres_database_url_via_cli(postgres, tmp_path):
         assert not (tmp_path / "pg" / "shopdesk.db").exists()  # nothing went to SQLite
     finally:
         server.stop()
+
+
+class _EmbeddedAsServer:
+    """make_shop() needs `url` and `db_url()`; an embedded server has both."""
+
+    def __init__(self, emb, data_dir):
+        self.url, self._data = emb.url, data_dir
+
+    def db_url(self):
+        from shopdesk.server.config import Settings
+
+        return Settings.from_env(data_dir=self._data).effective_database_url
+
+
+def test_embedded_server_lets_customers_in_on_a_fixed_port_and_out_again(tmp_path):
+    """Customer uploads on: the server also listens on every address at the chosen port and job QR codes
+    carry http://<LAN address>:<port>; the counter's loopback URL never changes. Off: that port is shut."""
+    from shopdesk.server.config import Settings
+    from shopdesk.server.embedded import EmbeddedServer, lan_address
+    from tests.helpers.server import free_port, make_shop
+
+    data = tmp_path / "emb"
+    port = free_port()
+    with EmbeddedServer(Settings.from_env(data_dir=data)) as emb:
+        counter_url = emb.url
+        shop = make_shop(_EmbeddedAsServer(emb, data))
+        assert shop.get("/shop").json()["public_url"] == counter_url  # loopback only: the counter's own address
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+
+        lan = lan_address()
+        public = emb.set_customer_access(port)
+        assert public == f"http://{lan or '127.0.0.1'}:{port}" and emb.customer_port == port
+        assert emb.url == counter_url
+        assert shop.get("/shop").json()["public_url"] == public  # the token survived the restart
+        host = lan or "127.0.0.1"
+        page = requests.get(f"http://{host}:{port}/s/{shop.shop_id}", timeout=10)
+        assert page.status_code == 200 and shop.name in page.text
+
+        assert emb.set_customer_access(None) == ""
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+        assert shop.get("/shop").json()["public_url"] == counter_url
+
+
+def test_embedded_server_starts_for_the_counter_when_the_customer_port_is_taken(tmp_path):
+    import socket
+
+    from shopdesk.server.config import Settings
+    from shopdesk.server.embedded import EmbeddedServer
+
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        with EmbeddedServer(Settings.from_env(data_dir=tmp_path / "emb"), customer_port=port) as emb:
+            assert emb.customer_port is None and f"Port {port} is in use" in emb.customer_error
+            assert emb.public_url == ""
+            assert requests.get(emb.url + "/healthz", timeout=10).status_code == 200

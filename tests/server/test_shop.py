@@ -22,6 +22,7 @@ def test_owner_opens_and_closes_the_shop_and_heartbeat_is_recorded(api_shop):
     assert hb.status_code == 200 and hb.json()["last_heartbeat_at"] > before
     shop = api_shop.get("/shop").json()
     assert shop["name"] == api_shop.name and shop["heartbeat_limit_seconds"] == 180
+    assert shop["public_url"] == api_shop.url  # no SHOPDESK_PUBLIC_URL: the address the counter uses
     assert {"color_mode": "color", "paper_size": "A3", "price": 20.0} in shop["prices"]
     assert api_shop.post("/shop/status", who="owner", json={"is_open": "maybe"}).status_code == 400
 

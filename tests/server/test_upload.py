@@ -190,5 +190,6 @@ def test_job_status_and_qr_png_by_code(api_shop):
     from pyzbar.pyzbar import decode
 
     img = cv2.imdecode(np.frombuffer(png.content, np.uint8), cv2.IMREAD_GRAYSCALE)
-    assert [d.data.decode() for d in decode(img)] == [f["code"]]
+    # the payload opens the job's status page on a phone (no SHOPDESK_PUBLIC_URL: the request's own address)
+    assert [d.data.decode() for d in decode(img)] == [f"{api_shop.url}/j/{f['code']}"]
     assert requests.get(f"{api_shop.url}/file/zzzzzz/status", timeout=10).status_code == 404

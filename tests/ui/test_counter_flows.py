@@ -183,6 +183,14 @@ def test_a_cover_sheet_with_the_qr_code_goes_first_when_asked(counter, qtbot, tm
 
     text = subprocess.run(["pdftotext", str(cover), "-"], capture_output=True, text=True).stdout
     assert f["code"] in text and "Ravi" in text
+    # its QR code opens the job's status page on a phone, and the counter's scanner reads the job from it
+    import cv2
+
+    from shopdesk.scanning.decode import decode_image
+
+    subprocess.run(["pdftoppm", "-r", "100", "-png", "-singlefile", str(cover), str(tmp_path / "cover")], check=True)
+    [found] = decode_image(cv2.imread(str(tmp_path / "cover.png")))
+    assert found.text == f"{shop.url}/j/{f['code']}" and found.code == f["code"]
 
 
 def test_a_refresh_that_leaves_the_selected_job_alone_leaves_its_panel_and_preview_alone(counter, qtbot, monkeypatch):

@@ -10,11 +10,12 @@ import qrcode
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from ...domain.codes import status_url
 from ...domain.jobs import Move
 from ...domain.money import to_decimal
 from ...domain.pricing import PriceTable
 from ...domain.printsettings import InvalidSettings, PrintSettings
-from ..deps import Ctx, MaybeUser, anon_limit
+from ..deps import Ctx, MaybeUser, anon_limit, public_url
 from ..errors import BadRequest, Conflict, Forbidden, JSONResponse, NotFound
 from ..idempotency import Once
 from ..models import Order, Shop
@@ -197,16 +198,17 @@ async def job_status(code: str, ctx: Ctx):
 @router.get("/file/{code}/qr.png", responses={200: {"content": {"image/png": {}}, "description": "QR code"},
                                               **errors(404, 429)},
             dependencies=[anon_limit("anon")], response_class=Response)
-async def job_qr(code: str, ctx: Ctx):
-    """The job's QR code (payload: the 6-character code) as a PNG."""
+async def job_qr(code: str, request: Request, ctx: Ctx):
+    """The job's QR code as a PNG; its payload is the job's status page, `{public_url}/j/{code}`, so a
+    phone that scans it opens the page (and the counter's scanner reads the code from it)."""
     async with ctx.db.read() as s:
         job = await job_service.job_by_code(s, code)
-    png = await anyio.to_thread.run_sync(_qr_png, job.code)
+    png = await anyio.to_thread.run_sync(qr_png, status_url(public_url(request), job.code))
     return Response(png, media_type="image/png", headers={"Cache-Control": "public, max-age=86400"})
 
 
-def _qr_png(text: str) -> bytes:
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=10, border=4)
+def qr_png(text: str, box_size: int = 10) -> bytes:
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=box_size, border=4)
     qr.add_data(text)
     buf = io.BytesIO()
     qr.make_image().save(buf)

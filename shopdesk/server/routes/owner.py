@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from fastapi import APIRouter, Request
 from sqlalchemy import text
 
-from ..deps import Ctx, ShopOwner, anon_limit
+from ..deps import Ctx, ShopOwner, anon_limit, public_url
 from ..errors import Conflict, Forbidden, JSONResponse
 from ..idempotency import Once
 from ..models import Token
@@ -38,12 +38,12 @@ router = APIRouter(tags=["owner"])
 
 
 @router.put("/shop", response_model=ShopOut, responses=errors(400, 401, 403, 404, 429))
-async def update_shop(body: ShopProfileIn, o: ShopOwner, ctx: Ctx):
+async def update_shop(body: ShopProfileIn, request: Request, o: ShopOwner, ctx: Ctx):
     """Owner: the shop's name, address, phone and opening hours (only the fields given change)."""
     async with ctx.db.write() as s:
         shop = await owner_service.update_profile(s, shop_id=o.shop_id, actor=o.actor,
                                                   values=body.model_dump(exclude_none=True))
-        return JSONResponse(await shop_json(s, shop))
+        return JSONResponse(await shop_json(s, shop, public_url(request)))
 
 
 @router.put("/shop/prices", response_model=list[PriceOut], responses=errors(400, 401, 403, 404, 429))

@@ -11,7 +11,7 @@ from sqlalchemy import func, or_, select
 
 from ...domain.jobs import FINISHED
 from ...domain.money import to_decimal
-from ..deps import Ctx, Owner, ShopUser
+from ..deps import Ctx, Owner, ShopUser, public_url
 from ..errors import BadRequest, JSONResponse
 from ..idempotency import Once
 from ..models import Job, Order, Shop
@@ -23,7 +23,9 @@ from ..services.views import iso, job_json
 router = APIRouter(tags=["shop"])
 
 
-async def shop_json(s, shop: Shop) -> dict:
+async def shop_json(s, shop: Shop, public_url: str = "") -> dict:
+    """The shop as `GET /shop` shows it; `public_url` is deps.public_url(request) (job QR codes carry
+    `{public_url}/j/{code}`)."""
     prices = await shop_service.price_table(s, shop.id)
     waiting = (await s.execute(select(func.count()).select_from(Job).where(
         Job.shop_id == shop.id, Job.status.in_(job_service.WAITING_VALUES)))).scalar_one()
@@ -34,13 +36,14 @@ async def shop_json(s, shop: Shop) -> dict:
         "commission": (Decimal(shop.commission_bp) / 10000).quantize(Decimal("0.0001")),
         "prices": [{"color_mode": c, "paper_size": p, "price": to_decimal(cents)} for c, p, cents in prices.as_rows()],
         "waiting_jobs": waiting,
+        "public_url": public_url,
     }
 
 
 @router.get("/shop", response_model=ShopOut, responses=errors(401, 403, 429))
-async def get_shop(p: ShopUser, ctx: Ctx):
+async def get_shop(request: Request, p: ShopUser, ctx: Ctx):
     async with ctx.db.read() as s:
-        return JSONResponse(await shop_json(s, await shop_service.get_shop(s, p.shop_id)))
+        return JSONResponse(await shop_json(s, await shop_service.get_shop(s, p.shop_id), public_url(request)))
 
 
 @router.post("/shop/status", response_model=ShopOut, responses=errors(400, 401, 403, 429))
@@ -52,7 +55,7 @@ async def set_status(body: ShopStatusIn, request: Request, p: Owner, ctx: Ctx):
 
     async def handler(s, after):
         shop = await shop_service.set_open(s, shop_id=p.shop_id, is_open=body.is_open)
-        return 200, await shop_json(s, shop)
+        return 200, await shop_json(s, shop, public_url(request))
 
     return await once.run(handler)
 
@@ -66,7 +69,7 @@ async def heartbeat(request: Request, p: ShopUser, ctx: Ctx):
 
     async def handler(s, after):
         shop = await shop_service.heartbeat(s, shop_id=p.shop_id)
-        return 200, await shop_json(s, shop)
+        return 200, await shop_json(s, shop, public_url(request))
 
     return await once.run(handler)
 
