@@ -1,4 +1,4 @@
-"""ShopClient: one requests.Session to the sync API, timeouts on every call, the retry policy of
+"""ShopClient: one requests.Session to the sync API, timeouts on every call, the REQUEST retry policy of
 retry.py on connection errors, 5xx and 429 (honouring Retry-After) and never on other 4xx, the
 server's {"error"} as typed exceptions. Every state-changing POST carries an Idempotency-Key, so a
 retry after a lost answer cannot change anything twice."""
@@ -27,7 +27,7 @@ from .errors import (
     UnauthorizedError,
     from_response,
 )
-from .retry import Backoff
+from .retry import REQUEST
 
 log = logging.getLogger("shopdesk.client")
 
@@ -72,7 +72,7 @@ class ShopClient:
     def request(self, method: str, path: str, *, json_body=None, params=None, headers=None, data=None, files=None,
                 idempotency_key: str | None = None, retry: bool = True, read_timeout: float | None = None,
                 stream: bool = False, auth: bool = True) -> requests.Response:
-        """One call with the retry policy of retry.py: connection errors, timeouts, 5xx and 429 are
+        """One call with the REQUEST retry policy (retry.py): connection errors, timeouts, 5xx and 429 are
         retried (`self.retries` times, 429 after at least its Retry-After); any other 4xx is an answer
         and raised at once as its typed error."""
         hdrs = dict(headers or {})
@@ -82,7 +82,7 @@ class ShopClient:
             idempotency_key = str(uuid.uuid4())  # fixed for this call's retries
         if idempotency_key:
             hdrs["Idempotency-Key"] = idempotency_key
-        backoff = Backoff()
+        backoff = REQUEST.backoff()
         attempts = 1 + (self.retries if retry else 0)
         for attempt in range(attempts):
             last = attempt == attempts - 1

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .api import ShopClient, is_transient
 from .errors import ApiError, UnauthorizedError
-from .retry import Backoff
+from .retry import OUTBOX
 
 log = logging.getLogger("shopdesk.client.outbox")
 KINDS = ("print-failed", "confirm", "cancel")
@@ -218,7 +218,7 @@ class Outbox:
             self._thread.join(timeout)
 
     def _run(self) -> None:
-        backoff = Backoff(initial=1.0, cap=60.0)
+        backoff = OUTBOX.backoff()
         while not self._stop.is_set():
             if self.client is None or not self.pending():
                 self._wake.wait()  # a new report, or stop

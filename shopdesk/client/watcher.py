@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from .api import ShopClient
 from .errors import ApiError, UnauthorizedError
-from .retry import Backoff
+from .retry import QUEUE_WATCH
 
 log = logging.getLogger("shopdesk.client.watcher")
 
@@ -111,7 +111,7 @@ class QueueWatcher:
                 self.on_state(ok, text)
 
     def _run(self, run: _Run) -> None:
-        backoff = Backoff(initial=0.5, cap=15.0)
+        backoff = QUEUE_WATCH.backoff()
         first = True
         while not run.stop.is_set():
             try:

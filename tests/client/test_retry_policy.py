@@ -77,3 +77,14 @@ def test_the_error_module_holds_exactly_the_contracted_names():
                   "RateLimitedError", "ValidationError", "OfflineError", "ServerError", "ChecksumError"}
     defined = {n for n, v in vars(errors).items() if isinstance(v, type) and issubclass(v, Exception)}
     assert defined == contracted
+
+
+def test_each_purpose_has_one_named_policy_and_the_clients_use_them():
+    from shopdesk.client import retry
+
+    assert [(p.name, p.initial, p.factor, p.cap) for p in retry.POLICIES] == [
+        ("request", 0.5, 1.6, 30.0), ("queue watch", 0.5, 1.6, 15.0), ("outbox", 1.0, 1.6, 60.0),
+        ("login", 0.5, 1.6, 15.0)]
+    b = retry.OUTBOX.backoff()
+    assert (b.initial, b.factor, b.cap, b.attempt) == (1.0, 1.6, 60.0, 0)
+    assert 0.5 <= b.next_delay() <= 1.0  # equal jitter: between half and all of the step
