@@ -32,15 +32,27 @@ class JobStatus(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return _LABELS[self]
+        """In a sentence: "it is already {label}"."""
+        return _WORDS[self][0]
+
+    @property
+    def title(self) -> str:
+        """In a list or a column: one capitalised word."""
+        return _WORDS[self][1]
+
+    @property
+    def final_words(self) -> str:
+        """What a finished job's code tells whoever scans it: "Job X {final_words}."."""
+        return _WORDS[self][2]
 
 
-_LABELS = {
-    JobStatus.UPLOADED: "waiting",
-    JobStatus.PRINTING: "printing",
-    JobStatus.DOWNLOADED: "printed",
-    JobStatus.CANCELLED: "cancelled",
-    JobStatus.WITHDRAWN: "withdrawn by the customer",
+# The one table of words per status: (label, title, final words)
+_WORDS = {
+    JobStatus.UPLOADED: ("waiting", "Waiting", "is waiting"),
+    JobStatus.PRINTING: ("printing", "Printing", "is printing"),
+    JobStatus.DOWNLOADED: ("printed", "Printed", "was already printed"),
+    JobStatus.CANCELLED: ("cancelled", "Cancelled", "was cancelled"),
+    JobStatus.WITHDRAWN: ("withdrawn by the customer", "Withdrawn", "was withdrawn by the customer"),
 }
 
 WAITING = frozenset({JobStatus.UPLOADED, JobStatus.PRINTING})
@@ -92,9 +104,48 @@ class IllegalMove(Exception):
         super().__init__(f"Cannot {what} this job: it is {state}.")
 
 
-def check_move(move: Move, current: JobStatus, detail: str = "") -> JobStatus:
-    """The state after `move`, or IllegalMove naming the current state."""
+class NotYourPrint(IllegalMove):
+    """A print-failed from a counter that does not hold the job now: a late report must not take a job
+    from the counter printing it."""
+
+    def __init__(self, holder: str, reporter: str):
+        Exception.__init__(self, f"Cannot report a failed print for this job: it is printing at {holder} now, "
+                                 f"not at {reporter}.")
+        self.move, self.current = Move.PRINT_FAILED, JobStatus.PRINTING
+
+
+class OrderPrinting(Exception):
+    """An order cannot be cancelled while one of its files is printing (a bad request, not a race)."""
+
+
+class NothingToCancel(Exception):
+    """Every file of the order is already finished (HTTP 409)."""
+
+
+def check_move(move: Move, current: JobStatus, detail: str = "", *, holder: str | None = None,
+               reporter: str | None = None) -> JobStatus:
+    """The state after `move`, or IllegalMove naming the current state. `detail`: the counter holding the
+    job, for the words. For print-failed, `holder` (the counter printing it now) and `reporter` (the
+    counter reporting, when it said): a report from another counter than the holder is refused."""
     t = TRANSITIONS[move]
     if current not in t.sources:
         raise IllegalMove(move, current, detail)
+    if move is Move.PRINT_FAILED and reporter and holder and holder != reporter:
+        raise NotYourPrint(holder, reporter)
     return t.target
+
+
+def check_cancel_order(files: list) -> list:
+    """Which files of an order a cancel moves: every one still waiting. `files` have `.status`, `.code`
+    and `.counter`. Refused while any is printing (OrderPrinting) or when none is waiting
+    (NothingToCancel)."""
+    printing = [f for f in files if JobStatus(f.status) is JobStatus.PRINTING]
+    if printing:
+        names = ", ".join(f"{f.code} at {f.counter or 'a counter'}" for f in printing)
+        raise OrderPrinting(f"Cannot cancel this order while a file is printing ({names}). "
+                            "Wait for the print to finish or fail, then cancel.")
+    waiting = [f for f in files if JobStatus(f.status) is JobStatus.UPLOADED]
+    if not waiting:
+        raise NothingToCancel(f"Nothing to cancel: every file of this order is already "
+                              f"{', '.join(sorted({JobStatus(f.status).label for f in files}))}.")
+    return waiting

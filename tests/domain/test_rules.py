@@ -7,7 +7,17 @@ from decimal import Decimal
 import pytest
 
 from shopdesk.domain.codes import extract_job_code, is_job_code, new_job_code, status_url
-from shopdesk.domain.jobs import TRANSITIONS, IllegalMove, JobStatus, Move, check_move
+from shopdesk.domain.jobs import (
+    TRANSITIONS,
+    IllegalMove,
+    JobStatus,
+    Move,
+    NothingToCancel,
+    NotYourPrint,
+    OrderPrinting,
+    check_cancel_order,
+    check_move,
+)
 from shopdesk.domain.money import format_amount, share, to_cents, to_decimal
 from shopdesk.domain.pricing import PriceTable
 from shopdesk.domain.printsettings import ColorMode, InvalidSettings, PaperSize, PrintMode, PrintSettings
@@ -34,6 +44,29 @@ def test_illegal_move_message_names_the_current_state():
         check_move(Move.PRINT_STARTED, JobStatus.PRINTING, "Counter 2")
     with pytest.raises(IllegalMove, match="already printed"):
         check_move(Move.CANCEL, JobStatus.DOWNLOADED)
+
+
+def test_a_failed_print_is_refused_from_a_counter_that_does_not_hold_the_job():
+    assert check_move(Move.PRINT_FAILED, JobStatus.PRINTING, holder="Counter 1", reporter="Counter 1") is JobStatus.UPLOADED
+    assert check_move(Move.PRINT_FAILED, JobStatus.PRINTING, holder="Counter 1") is JobStatus.UPLOADED  # unsaid
+    with pytest.raises(NotYourPrint, match="printing at Counter 2 now, not at Counter 1"):
+        check_move(Move.PRINT_FAILED, JobStatus.PRINTING, holder="Counter 2", reporter="Counter 1")
+
+
+def test_an_order_is_cancelled_file_by_waiting_file_never_while_one_prints():
+    from types import SimpleNamespace as F
+
+    waiting, printed = F(status="uploaded", code="AAA111", counter=None), F(status="downloaded", code="BBB222", counter=None)
+    assert check_cancel_order([waiting, printed]) == [waiting]
+    with pytest.raises(OrderPrinting, match=r"while a file is printing \(CCC333 at Counter 2\)"):
+        check_cancel_order([waiting, F(status="printing", code="CCC333", counter="Counter 2")])
+    with pytest.raises(NothingToCancel, match="already cancelled, printed"):
+        check_cancel_order([printed, F(status="cancelled", code="DDD444", counter=None)])
+
+
+def test_each_status_has_its_words_in_one_table():
+    assert [(s.label, s.title, s.final_words) for s in JobStatus][2] == ("printed", "Printed", "was already printed")
+    assert all(s.label and s.title and s.final_words for s in JobStatus)
 
 
 def test_settings_parse_and_collect_every_problem():

@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Request
@@ -152,34 +155,6 @@ def _by_code(code: str, p):
 _MOVE_ERRORS = errors(400, 401, 403, 404, 409, 429)
 
 
-@router.post("/queue/{file_id}/print-started", response_model=JobOut, responses=_MOVE_ERRORS)
-async def print_started(file_id: Id, request: Request, p: ShopUser, ctx: Ctx,
-                        body: Annotated[PrintStartedIn, Body()] = None):
-    """uploaded → printing. Call it before the printer gets the file; a 409 means another counter has it."""
-    body = body or PrintStartedIn()
-    return await _run_move(request, ctx, p, find=_by_id(file_id, p), move=Move.PRINT_STARTED,
-                           counter=body.counter or p.username, printer=body.printer)
-
-
-@router.post("/queue/{file_id}/print-failed", response_model=JobOut, responses=_MOVE_ERRORS)
-async def print_failed(file_id: Id, request: Request, p: ShopUser, ctx: Ctx,
-                       body: Annotated[FailedIn, Body()] = None):
-    """printing → uploaded, with the reason (kept on the job and in the audit trail). With `counter`, a
-    409 when another counter holds the job now (a late report must not take a job from the counter
-    printing it)."""
-    body = body or FailedIn()
-    return await _run_move(request, ctx, p, find=_by_id(file_id, p), move=Move.PRINT_FAILED,
-                           reason=body.reason or "print failed", counter=body.counter)
-
-
-@router.post("/queue/{file_id}/confirm", response_model=JobOut, responses=_MOVE_ERRORS)
-async def confirm(file_id: Id, request: Request, p: ShopUser, ctx: Ctx, body: Annotated[ConfirmIn, Body()] = None):
-    """printing|uploaded → downloaded (printed): credits the shop and deletes the stored file."""
-    body = body or ConfirmIn()
-    return await _run_move(request, ctx, p, find=_by_id(file_id, p), move=Move.CONFIRM,
-                           counter=body.counter, printer=body.printer)
-
-
 @router.post("/queue/{file_id}/cancel", response_model=CancelOut, responses=_MOVE_ERRORS)
 async def cancel(file_id: Id, request: Request, p: ShopUser, ctx: Ctx, body: Annotated[ReasonIn, Body()] = None):
     """Cancels the whole order of this file (every file still waiting); refused while one is printing."""
@@ -232,25 +207,52 @@ async def job_audit(code: str, p: ShopUser, ctx: Ctx):
     return JSONResponse([audit_json(a) for a in entries])
 
 
-@router.post("/file/{code}/print-started", response_model=JobOut, responses=_MOVE_ERRORS)
-async def print_started_by_code(code: str, request: Request, p: ShopUser, ctx: Ctx,
-                                body: Annotated[PrintStartedIn, Body()] = None):
-    body = body or PrintStartedIn()
-    return await _run_move(request, ctx, p, find=_by_code(code, p), move=Move.PRINT_STARTED,
-                           counter=body.counter or p.username, printer=body.printer)
+# --- one table drives the move routes, by file id and by code ---------------------------------------
+@dataclass(frozen=True)
+class _MoveRoute:
+    move: Move
+    body: type  # the request body's schema
+    doc: str
+    args: Callable  # (body, principal) -> the move's counter / printer / reason
 
 
-@router.post("/file/{code}/print-failed", response_model=JobOut, responses=_MOVE_ERRORS)
-async def print_failed_by_code(code: str, request: Request, p: ShopUser, ctx: Ctx,
-                               body: Annotated[FailedIn, Body()] = None):
-    body = body or FailedIn()
-    return await _run_move(request, ctx, p, find=_by_code(code, p), move=Move.PRINT_FAILED,
-                           reason=body.reason or "print failed", counter=body.counter)
+_MOVE_ROUTES = (
+    _MoveRoute(Move.PRINT_STARTED, PrintStartedIn,
+               "uploaded → printing. Call it before the printer gets the file; a 409 means another counter has it.",
+               lambda b, p: {"counter": b.counter or p.username, "printer": b.printer}),
+    _MoveRoute(Move.PRINT_FAILED, FailedIn,
+               "printing → uploaded, with the reason (kept on the job and in the audit trail). With `counter`, a\n"
+               "409 when another counter holds the job now (a late report must not take a job from the counter\n"
+               "printing it).",
+               lambda b, p: {"reason": b.reason or "print failed", "counter": b.counter}),
+    _MoveRoute(Move.CONFIRM, ConfirmIn,
+               "printing|uploaded → downloaded (printed): credits the shop and deletes the stored file.",
+               lambda b, p: {"counter": b.counter, "printer": b.printer}),
+)
+# (path, path parameter, its type, how the job is found, the endpoint's name suffix)
+_MOVE_PATHS = (("/queue/{file_id}/", "file_id", Id, _by_id, ""), ("/file/{code}/", "code", str, _by_code, "_by_code"))
 
 
-@router.post("/file/{code}/confirm", response_model=JobOut, responses=_MOVE_ERRORS)
-async def confirm_by_code(code: str, request: Request, p: ShopUser, ctx: Ctx,
-                          body: Annotated[ConfirmIn, Body()] = None):
-    body = body or ConfirmIn()
-    return await _run_move(request, ctx, p, find=_by_code(code, p), move=Move.CONFIRM,
-                           counter=body.counter, printer=body.printer)
+def _add_move_route(route: _MoveRoute, prefix: str, param: str, param_type, find, suffix: str) -> None:
+    async def endpoint(**kw):
+        p, body = kw["p"], kw["body"] or route.body()
+        return await _run_move(kw["request"], kw["ctx"], p, find=find(kw[param], p), move=route.move,
+                               **route.args(body, p))
+
+    kind = inspect.Parameter.KEYWORD_ONLY
+    endpoint.__signature__ = inspect.Signature([
+        inspect.Parameter(param, kind, annotation=param_type),
+        inspect.Parameter("request", kind, annotation=Request),
+        inspect.Parameter("p", kind, annotation=ShopUser),
+        inspect.Parameter("ctx", kind, annotation=Ctx),
+        inspect.Parameter("body", kind, default=None, annotation=Annotated[route.body, Body()]),
+    ])
+    endpoint.__name__ = route.move.value.replace("-", "_") + suffix
+    endpoint.__doc__ = route.doc
+    router.add_api_route(prefix + route.move.value, endpoint, methods=["POST"], response_model=JobOut,
+                         responses=_MOVE_ERRORS)
+
+
+for _path in _MOVE_PATHS:
+    for _route in _MOVE_ROUTES:
+        _add_move_route(_route, *_path)

@@ -8,7 +8,17 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ...domain.codes import is_job_code
-from ...domain.jobs import TRANSITIONS, WAITING, IllegalMove, JobStatus, Move
+from ...domain.jobs import (
+    TRANSITIONS,
+    WAITING,
+    IllegalMove,
+    JobStatus,
+    Move,
+    NothingToCancel,
+    OrderPrinting,
+    check_cancel_order,
+    check_move,
+)
 from ...domain.money import share
 from ..errors import BadRequest, Conflict, Forbidden, NotFound
 from ..models import AuditEntry, Job, LedgerEntry, Order, Shop
@@ -47,12 +57,11 @@ async def move(s: AsyncSession, *, job: Job, move: Move, actor: str, counter: st
     # Moves of one order are serialised on the order row (a no-op on SQLite, which serialises writers).
     await s.execute(select(Order.id).where(Order.id == job.order_id).with_for_update())
     current = (await s.execute(select(Job.status, Job.counter).where(Job.id == job.id))).one()
-    if JobStatus(current.status) not in t.sources:
-        raise Conflict(str(IllegalMove(move, JobStatus(current.status), current.counter or "another counter")))
     previous = JobStatus(current.status)
-    if move is Move.PRINT_FAILED and counter and current.counter and current.counter != counter:
-        raise Conflict(f"Cannot report a failed print for this job: it is printing at {current.counter} now, "
-                       f"not at {counter}.")
+    try:  # the domain's rules: the move from this state, and who may report a failed print
+        check_move(move, previous, current.counter or "another counter", holder=current.counter, reporter=counter)
+    except IllegalMove as exc:
+        raise Conflict(str(exc)) from None
     values: dict = {"status": t.target.value, "updated_at": now}
     if move is Move.PRINT_STARTED:
         values.update(printer=printer, counter=counter, attempts=Job.attempts + 1, last_failure=None)
@@ -90,15 +99,12 @@ async def cancel_order(s: AsyncSession, *, job: Job, actor: str, reason: str,
     """Cancels every still-waiting file of the job's order; refuses while any file is printing."""
     await s.execute(select(Order.id).where(Order.id == job.order_id).with_for_update())
     files = list((await s.scalars(select(Job).where(Job.order_id == job.order_id).order_by(Job.id))).all())
-    printing = [f for f in files if f.status == JobStatus.PRINTING.value]
-    if printing:
-        names = ", ".join(f"{f.code} at {f.counter or 'a counter'}" for f in printing)
-        raise BadRequest(f"Cannot cancel this order while a file is printing ({names}). "
-                         "Wait for the print to finish or fail, then cancel.")
-    waiting = [f for f in files if f.status == JobStatus.UPLOADED.value]
-    if not waiting:
-        raise Conflict(f"Nothing to cancel: every file of this order is already "
-                       f"{', '.join(sorted({JobStatus(f.status).label for f in files}))}.")
+    try:
+        waiting = check_cancel_order(files)
+    except OrderPrinting as exc:
+        raise BadRequest(str(exc)) from None
+    except NothingToCancel as exc:
+        raise Conflict(str(exc)) from None
     return [await move(s, job=f, move=Move.CANCEL, actor=actor, reason=reason, idempotency_key=idempotency_key)
             for f in waiting]
 
