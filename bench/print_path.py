@@ -48,20 +48,16 @@ def hwm_kb() -> int:
 def child_peak(args) -> None:
     """Runs in a fresh process: prints one big job and reports the peak RSS."""
     from shopdesk.client.api import ShopClient
-    from shopdesk.client.downloads import DownloadCache
-    from shopdesk.client.outbox import Outbox
-    from shopdesk.client.reporter import ClientReporter
-    from shopdesk.printing.backends import CupsBackend, PrinterSet
-    from shopdesk.printing.inflight import InFlight
-    from shopdesk.printing.pipeline import PrintPipeline
+    from shopdesk.counter import CounterCore
+    from shopdesk.printing.cups import CupsBackend
+    from shopdesk.printing.printers import PrinterSet
 
     work = Path(args.work)
     client = ShopClient(args.url)
     client.login(args.user, args.password)
     job = client.job_by_code(args.code)
     before = hwm_kb()
-    pipeline = PrintPipeline(ClientReporter(client, Outbox(work / "o.db", client), DownloadCache(work / "c", client)),
-                             PrinterSet([CupsBackend()]), InFlight(work / "i.db"), counter="bench")
+    pipeline = CounterCore(client, PrinterSet([CupsBackend()]), work, counter="bench").pipeline
 
     def progress(stage, words, fraction):
         if stage == "sent":
@@ -87,12 +83,9 @@ def main() -> None:
         return
 
     from shopdesk.client.api import ShopClient
-    from shopdesk.client.downloads import DownloadCache
-    from shopdesk.client.outbox import Outbox
-    from shopdesk.client.reporter import ClientReporter
-    from shopdesk.printing.backends import CupsBackend, PrinterSet
-    from shopdesk.printing.inflight import InFlight
-    from shopdesk.printing.pipeline import PrintPipeline
+    from shopdesk.counter import CounterCore
+    from shopdesk.printing.cups import CupsBackend
+    from shopdesk.printing.printers import PrinterSet
     from tests.helpers.cupsd import PrivateCupsd
     from tests.helpers.server import ServerProcess, make_shop
 
@@ -106,8 +99,7 @@ def main() -> None:
         shop = make_shop(server)
         client = ShopClient(shop.url, read_timeout=120)
         client.login(*shop.staff)
-        pipeline = PrintPipeline(ClientReporter(client, Outbox(tmp / "o.db", client), DownloadCache(tmp / "c", client)),
-                                 PrinterSet([CupsBackend()]), InFlight(tmp / "i.db"), counter="bench")
+        pipeline = CounterCore(client, PrinterSet([CupsBackend()]), tmp, counter="bench").pipeline
         print(f"print path to CUPS acceptance vs `lp` of the same file (a raw queue into /dev/null), "
               f"{args.rounds} rounds each")
         for size in (1, 50):
@@ -116,7 +108,7 @@ def main() -> None:
             ours, lps, parts = [], [], {"checks + print-started": [], "download + verify": [], "submit": []}
             for _ in range(args.rounds):
                 job = client.job_by_code(shop.upload(pdf.read_bytes(), name=pdf.name)["files"][0]["code"])
-                (tmp / "c" / job["sha256"]).unlink(missing_ok=True)  # a new job's file is not in the cache yet
+                (tmp / "cache" / job["sha256"]).unlink(missing_ok=True)  # a new job's file is not in the cache yet
                 t0 = time.perf_counter()
                 mark = {}
 

@@ -314,7 +314,9 @@ def main() -> None:
 
     from bench.api import seed
     from shopdesk.client.api import ShopClient
-    from shopdesk.printing.backends import CupsBackend, HotFolderBackend, PrinterSet
+    from shopdesk.printing.cups import CupsBackend
+    from shopdesk.printing.hotfolder import HotFolderBackend
+    from shopdesk.printing.printers import PrinterSet
     from shopdesk.scanning.testdata import make_code_video
     from shopdesk.settings import AppSettings
     from tests.helpers.cupsd import PrivateCupsd

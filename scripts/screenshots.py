@@ -19,7 +19,7 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     app = QApplication(sys.argv[:1])
     from shopdesk.client.credentials import Credentials
-    from shopdesk.printing.backends import default_printer_set
+    from shopdesk.printing.printers import default_printer_set
     from shopdesk.settings import AppSettings
     from shopdesk.ui.app import start_demo
     from shopdesk.ui.history import HistoryDialog

@@ -13,7 +13,7 @@ import sys
 
 SUBCOMMANDS = {
     "scan": "shopdesk.scanning.cli",
-    "agent": "shopdesk.printing.agent",
+    "agent": "shopdesk.agent",
     "server": "shopdesk.server.cli",
 }
 

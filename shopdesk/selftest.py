@@ -162,7 +162,7 @@ def check_printers() -> str:
         import cups  # noqa: F401
     except ImportError as exc:
         raise CheckFailed(f"pycups cannot load ({exc}) — reinstall shopdesk") from exc
-    from shopdesk.printing.backends import CupsBackend
+    from shopdesk.printing.cups import CupsBackend
 
     server = os.environ.get("CUPS_SERVER", "") or "local"
     printers = CupsBackend().printers()

@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 
 from ..domain.printsettings import ColorMode, PaperSize, PrintMode
 from .options import COLOR_TO_IPP, MEDIA_TO_IPP, SIDES_TO_IPP
+from .states import PrinterState
 
-IPP_IDLE, IPP_PROCESSING, IPP_STOPPED = 3, 4, 5
+IPP_IDLE, IPP_PROCESSING, IPP_STOPPED = PrinterState.IDLE, PrinterState.PROCESSING, PrinterState.STOPPED
 
 # printer-state-reasons keywords (RFC 8011 / PWG 5100) → words; "-error/-warning/-report" suffixes are
 # stripped before lookup. Every entry reads both alone ("Front — out of paper") and after "is"

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .stages import InFlightStage
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS inflight (
     file_id INTEGER PRIMARY KEY,
@@ -63,7 +65,7 @@ class InFlight:
 
     def claim(self, job: dict, printer: str, backend: str) -> InFlightJob:
         """Records the start of a print; refuses a job that is already in flight here."""
-        row = InFlightJob(int(job["file_id"]), job["code"], printer, backend, uuid.uuid4().hex[:8], None, "starting",
+        row = InFlightJob(int(job["file_id"]), job["code"], printer, backend, uuid.uuid4().hex[:8], None, InFlightStage.STARTING,
                           datetime.now(UTC).isoformat(), job, str(uuid.uuid4()))
         with self._lock:
             try:

@@ -8,9 +8,12 @@ import enum
 from dataclasses import dataclass
 
 from .capabilities import REASON_WORDS, health_words
+from .states import JobState
 
-# IPP job-state values (RFC 8011 §5.3.7)
-PENDING, HELD, PROCESSING, STOPPED, CANCELED, ABORTED, COMPLETED = 3, 4, 5, 6, 7, 8, 9
+# IPP job-state values (RFC 8011 §5.3.7), by their short names
+PENDING, HELD, PROCESSING, STOPPED, CANCELED, ABORTED = (JobState.PENDING, JobState.HELD, JobState.PROCESSING,
+                                                         JobState.STOPPED, JobState.CANCELED, JobState.ABORTED)
+COMPLETED = JobState.COMPLETED
 
 
 class Outcome(enum.Enum):

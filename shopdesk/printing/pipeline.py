@@ -18,24 +18,27 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..domain.printsettings import ColorMode, PrintMode, PrintSettings
-from .backends import PrinterSet, PrinterUnavailable, SubmitError
+from .backend import Backend, PrinterUnavailable, SubmitError
 from .inflight import AlreadyInFlight, InFlight, InFlightJob
 from .options import PrintRequest, check_supported, missing_capabilities, validate_page_ranges
 from .outcomes import Outcome, classify, judge, timeout_words
+from .printers import PrinterSet
 from .reporting import JobReporter
+from .stages import ConfirmMode, InFlightStage, Stage
+from .states import PrinterState
 
 log = logging.getLogger("shopdesk.printing.pipeline")
 
 # A print-started whose answer never came (the server or the network failed): it may have reached the
 # server, which then shows the job printing at this counter while nothing prints. The in-flight row
 # keeps the attempt's Idempotency-Key until `resolve_starts()` (or a new Print soon after) settles it.
-UNKNOWN_START = "start-unknown"
+UNKNOWN_START = InFlightStage.START_UNKNOWN
 LOST_START_WORDS = ("The connection to the shop server was lost as printing began; nothing was printed. "
                     "The job is back in the queue.")
 
-# (stage, words, fraction 0..1 or -1 when unknown). Stages in order: starting → downloading → sent →
-# printing → done | failed | waiting-confirm. Called from the pipeline's (worker) thread.
-Progress = Callable[[str, str, float], None]
+# (stage, words, fraction 0..1 or -1 when unknown); the stages are `Stage`'s. Called from the pipeline's
+# (worker) thread.
+Progress = Callable[[Stage, str, float], None]
 
 
 class Result(enum.Enum):
@@ -63,9 +66,9 @@ def _noop(stage: str, words: str, fraction: float) -> None:
 
 class PrintPipeline:
     def __init__(self, reporter: JobReporter, printers: PrinterSet, inflight: InFlight, *, counter: str,
-                 confirm_mode: str = "auto", poll_seconds: float = 0.5, timeout_base: float = 180.0,
+                 confirm_mode: ConfirmMode | str = ConfirmMode.AUTO, poll_seconds: float = 0.5, timeout_base: float = 180.0,
                  timeout_per_sheet: float = 6.0, stuck_limit: float = 30.0, start_reuse_seconds: float = 120.0):
-        if confirm_mode not in ("auto", "ask"):
+        if confirm_mode not in tuple(ConfirmMode):
             raise ValueError("confirm_mode is 'auto' or 'ask'")
         self.reporter, self.printers, self.inflight = reporter, printers, inflight
         self.counter, self.confirm_mode = counter, confirm_mode
@@ -77,6 +80,14 @@ class PrintPipeline:
         self.start_reuse_seconds = start_reuse_seconds
         self._active: set[int] = set()  # jobs a print_job / resolve of this process is working on
         self._active_lock = threading.Lock()
+
+    @property
+    def confirm_mode(self) -> ConfirmMode:
+        return self._confirm_mode
+
+    @confirm_mode.setter
+    def confirm_mode(self, mode: ConfirmMode | str) -> None:
+        self._confirm_mode = ConfirmMode(mode)
 
     # --- before anything is sent ---------------------------------------------------------------------
     def prepare(self, job: dict, printer: str, *, customer: str = "", page_ranges: str = "") -> PrintRequest:
@@ -90,7 +101,7 @@ class PrintPipeline:
             raise PrinterUnavailable(f"Printer '{printer}' is not available on this computer. Choose another printer.")
         backend, info = found
         ok, words = info.health
-        if not info.accepting or info.state == 5:
+        if not info.accepting or info.state == PrinterState.STOPPED:
             raise PrinterUnavailable(f"Printer '{printer}' is {words}. Fix it or choose another printer.")
         if missing_capabilities(req, info):
             check_supported(req, info, self.printers.printers())  # raises, naming the printers that can
@@ -110,7 +121,7 @@ class PrintPipeline:
         finally:
             self._end(row.file_id)
 
-    def _begin(self, job: dict, printer: str, backend) -> InFlightJob:
+    def _begin(self, job: dict, printer: str, backend: Backend) -> InFlightJob:
         fid = int(job["file_id"])
         if not self._take(fid):
             raise AlreadyInFlight(f"Job {job['code']} is already being printed on this counter.")
@@ -118,8 +129,8 @@ class PrintPipeline:
             old = self.inflight.get(fid)
             if old is not None and old.stage == UNKNOWN_START:
                 if _age(old) < self.start_reuse_seconds:  # Print again soon after: the same start, re-sent
-                    self.inflight.update(fid, printer=printer, backend=backend.kind, stage="starting")
-                    return replace(old, printer=printer, backend=backend.kind, stage="starting")
+                    self.inflight.update(fid, printer=printer, backend=backend.kind, stage=InFlightStage.STARTING)
+                    return replace(old, printer=printer, backend=backend.kind, stage=InFlightStage.STARTING)
                 self._resolve(old)  # raises while the server still cannot be reached
             return self.inflight.claim(job, printer, backend.kind)
         except BaseException:
@@ -138,9 +149,9 @@ class PrintPipeline:
         with self._active_lock:
             self._active.discard(file_id)
 
-    def _print(self, row: InFlightJob, req: PrintRequest, backend, printer: str, progress: Progress,
+    def _print(self, row: InFlightJob, req: PrintRequest, backend: Backend, printer: str, progress: Progress,
                cover: Path | None) -> PrintOutcome:
-        progress("starting", "Telling the server…", -1)
+        progress(Stage.STARTING, "Telling the server…", -1)
         try:
             self.reporter.print_started(req.file_id, printer=printer, counter=self.counter, key=row.start_key)
         except BaseException as exc:
@@ -150,9 +161,9 @@ class PrintPipeline:
                 self.inflight.release(req.file_id)  # nothing happened: the job stays with whoever has it
             raise
         try:
-            progress("downloading", req.original_name, 0.0)
+            progress(Stage.DOWNLOADING, req.original_name, 0.0)
             path = self.reporter.fetch(req.file_id, req.sha256,
-                                       lambda done, total: progress("downloading", req.original_name,
+                                       lambda done, total: progress(Stage.DOWNLOADING, req.original_name,
                                                                     done / total if total else -1))
         except Exception as exc:
             return self._failed(row, f"Could not download the file: {exc}", progress=progress)
@@ -171,20 +182,20 @@ class PrintPipeline:
                 if not isinstance(exc, PrinterUnavailable):
                     log.exception("submitting %s to %s", req.code, printer)
                 return self._failed(row, f"The job could not be sent to '{printer}': {exc}", progress=progress)
-        self.inflight.update(req.file_id, job_id=job_id, stage="submitted")
+        self.inflight.update(req.file_id, job_id=job_id, stage=InFlightStage.SUBMITTED)
         row.job_id = job_id
-        progress("sent", f"CUPS job {job_id} on {printer}", -1)
+        progress(Stage.SENT, f"CUPS job {job_id} on {printer}", -1)
         return self._watch(row, req.sheets_hint, progress)
 
     @staticmethod
-    def _find(backend, row: InFlightJob) -> int | None:
+    def _find(backend: Backend, row: InFlightJob) -> int | None:
         try:
             return backend.find_job(f"#{row.tag}")
         except PrinterUnavailable:
             return None
 
     @staticmethod
-    def _print_cover(backend, req: PrintRequest, printer: str, cover: Path) -> None:
+    def _print_cover(backend: Backend, req: PrintRequest, printer: str, cover: Path) -> None:
         """A claim ticket / cover sheet (one page, b/w) right before the job, on the same printer. It is
         not watched or reported: the job is what the shop is paid for."""
         settings = PrintSettings(copies=1, print_mode=PrintMode.SINGLE, color_mode=ColorMode.BW,
@@ -227,19 +238,19 @@ class PrintPipeline:
             if now > deadline:
                 return self._failed(row, timeout_words(view, row.printer, allowed), cancel=True, progress=progress)
             if words != last_words:
-                progress("printing", words, -1)
+                progress(Stage.PRINTING, words, -1)
                 last_words = words
             time.sleep(self.poll_seconds)
 
     def _printed(self, row: InFlightJob, words: str, progress: Progress = _noop) -> PrintOutcome:
-        if self.confirm_mode == "ask":
-            self.inflight.update(row.file_id, stage="awaiting-confirm")
+        if self.confirm_mode is ConfirmMode.ASK:
+            self.inflight.update(row.file_id, stage=InFlightStage.AWAITING_CONFIRM)
             message = f"{words} Did it come out right?"
-            progress("waiting-confirm", message, -1)
+            progress(Stage.WAITING_CONFIRM, message, -1)
             return PrintOutcome(row.file_id, row.code, row.printer, Result.NEEDS_CONFIRMATION, message, row.job_id)
         self.reporter.confirm(row.file_id)
         self.inflight.release(row.file_id)
-        progress("done", words, 1.0)
+        progress(Stage.DONE, words, 1.0)
         return PrintOutcome(row.file_id, row.code, row.printer, Result.PRINTED, words, row.job_id)
 
     def _failed(self, row: InFlightJob, reason: str, cancel: bool = False, progress: Progress = _noop) -> PrintOutcome:
@@ -250,7 +261,7 @@ class PrintPipeline:
         self.reporter.print_failed(row.file_id, reason)
         self.inflight.release(row.file_id)
         log.warning("job %s failed on %s: %s", row.code, row.printer, reason)
-        progress("failed", reason, -1)
+        progress(Stage.FAILED, reason, -1)
         return PrintOutcome(row.file_id, row.code, row.printer, Result.FAILED, reason, row.job_id)
 
     # --- after the fact ------------------------------------------------------------------------------
@@ -299,14 +310,14 @@ class PrintPipeline:
         return out
 
     def awaiting_confirmation(self) -> list[InFlightJob]:
-        return [r for r in self.inflight.all() if r.stage == "awaiting-confirm"]
+        return [r for r in self.inflight.all() if r.stage == InFlightStage.AWAITING_CONFIRM]
 
     def resume(self, progress: Progress | None = None) -> list[PrintOutcome]:
         """Picks up jobs that were in flight when this counter stopped."""
         progress = progress or _noop
         out = []
         for row in self.inflight.all():
-            if row.stage == "awaiting-confirm" or row.file_id in self._active:
+            if row.stage == InFlightStage.AWAITING_CONFIRM or row.file_id in self._active:
                 continue
             backend = self.printers.backend_of_kind(row.backend)
             if row.job_id is None and backend is not None:
@@ -318,7 +329,7 @@ class PrintPipeline:
                     continue
                 if found is not None:
                     row.job_id = found
-                    self.inflight.update(row.file_id, job_id=found, stage="submitted")
+                    self.inflight.update(row.file_id, job_id=found, stage=InFlightStage.SUBMITTED)
             if row.job_id is None or backend is None:
                 # Never reached the printer. Whether the server saw the start is not known for certain
                 # (the counter may have stopped while asking): settle it as a lost start.

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from ..client.api import ShopClient
 from ..client.credentials import Credentials
-from ..printing.backends import default_printer_set
+from ..printing.printers import default_printer_set
 from ..settings import AppSettings, data_dir
 from .login import embedded_key, log_in, run_blocking
 

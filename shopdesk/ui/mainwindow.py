@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QItemSelectionModel, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QIcon, QImage, QKeySequence, QPixmap
+from PySide6.QtCore import QItemSelectionModel, QSettings, Qt, QTimer, QUrl
+from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QIcon, QImage, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -28,13 +28,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..domain.jobs import JobStatus
+from ..printing.stages import Stage
+from ..settings import log_dir
 from .dialogs import CancelDialog, ask_did_it_print
 from .queue_model import COL, QueueFilter, QueueModel, job_facts, money
 
 log = logging.getLogger("shopdesk.ui")
 
-STAGE_TEXT = {"starting": "Telling the server…", "downloading": "Downloading…", "sent": "Sent to the printer",
-              "printing": "Printing…", "done": "Printed", "failed": "Failed", "waiting-confirm": "Did it print?"}
+STAGE_TEXT = {Stage.STARTING: "Telling the server…", Stage.DOWNLOADING: "Downloading…",
+              Stage.SENT: "Sent to the printer", Stage.PRINTING: "Printing…", Stage.DONE: "Printed",
+              Stage.FAILED: "Failed", Stage.WAITING_CONFIRM: "Did it print?"}
 
 
 class JobPanel(QFrame):
@@ -100,8 +104,8 @@ class JobPanel(QFrame):
         style = {"note": "<i>{}</i>", "failure": "<span style='color:#b00020'>{}</span>", "printing": "<b>{}</b>"}
         lines += [style.get(kind, "{}").format(_esc(text)) for kind, text in job_facts(order, job)]
         self.details.setText("<br>".join(lines))
-        self.print_btn.setEnabled(job["status"] == "uploaded")
-        self.cancel_btn.setEnabled(job["status"] == "uploaded")
+        self.print_btn.setEnabled(job["status"] == JobStatus.UPLOADED)
+        self.cancel_btn.setEnabled(job["status"] == JobStatus.UPLOADED)
 
     def show_preview(self, image: QImage | None, message: str = "") -> None:
         if image is None or image.isNull():
@@ -115,14 +119,14 @@ class JobPanel(QFrame):
         self.preview.setPixmap(pm)
 
     def show_progress(self, stage: str, detail: str = "", fraction: float | None = None) -> None:
-        self.progress.setVisible(stage not in ("done", "failed", ""))
+        self.progress.setVisible(stage not in (Stage.DONE, Stage.FAILED, ""))
         if fraction is None:
             self.progress.setRange(0, 0)  # busy
         else:
             self.progress.setRange(0, 100)
             self.progress.setValue(int(fraction * 100))
         text = STAGE_TEXT.get(stage, stage)
-        colour = "#b00020" if stage == "failed" else ("#1a7f37" if stage == "done" else "#333")
+        colour = "#b00020" if stage == Stage.FAILED else ("#1a7f37" if stage == Stage.DONE else "#333")
         self.progress_text.setText(f"<span style='color:{colour}'><b>{text}</b> {_esc(detail)}</span>")
 
 
@@ -181,8 +185,8 @@ class MainWindow(QMainWindow):
         top.addWidget(self.search)
         self.status_filter = QComboBox()
         self.status_filter.addItem("All waiting", None)
-        self.status_filter.addItem("Waiting to print", "uploaded")
-        self.status_filter.addItem("Printing", "printing")
+        self.status_filter.addItem("Waiting to print", JobStatus.UPLOADED.value)
+        self.status_filter.addItem("Printing", JobStatus.PRINTING.value)
         top.addWidget(self.status_filter)
         self.scan_btn = QPushButton("Scan QR (Ctrl+K)")
         top.addWidget(self.scan_btn)
@@ -249,23 +253,22 @@ class MainWindow(QMainWindow):
         self.act_cancel = act("&Cancel order…", "Ctrl+Del", self.cancel_selected, m_job)
         m_job.addSeparator()
         act("&Find / type a code", "Ctrl+F", self.focus_search, m_job)
-        act("&Scan QR code", "Ctrl+K", self.service.open_scanner if hasattr(self.service, "open_scanner")
-            else (lambda: None), m_job)
+        act("&Scan QR code", "Ctrl+K", self.open_scanner, m_job)
         act("&Refresh", "F5", self.service.refresh_now, m_job)
         m_shop = mb.addMenu("&Shop")
         act("&Open / close the shop", "Ctrl+O", self.toggle_open, m_shop)
-        act("Print &history", "Ctrl+H", self.service.open_history, m_shop)
-        self.act_payouts = act("&Payouts and earnings", "Ctrl+E", self.service.open_payouts, m_shop)
-        self.act_customers = act("&Customer uploads…", None, self.service.open_customer_uploads, m_shop)
+        act("Print &history", "Ctrl+H", self.open_history, m_shop)
+        self.act_payouts = act("&Payouts and earnings", "Ctrl+E", self.open_payouts, m_shop)
+        self.act_customers = act("&Customer uploads…", None, self.open_customer_uploads, m_shop)
         m_shop.addSeparator()
         self.act_shop_settings = act("Shop s&ettings…", "Ctrl+Shift+,", self.open_shop_settings, m_shop)
-        act("&Settings…", "Ctrl+,", self.service.open_settings, m_shop)
+        act("&Settings…", "Ctrl+,", self.open_settings, m_shop)
         act("S&witch shop…", None, self.switch_shop, m_shop)
         m_shop.addSeparator()
         act("&Quit", "Ctrl+Q", self.close, m_shop)
         m_help = mb.addMenu("&Help")
-        act("Open &log folder", None, self.service.open_log_folder, m_help)
-        act("&Copy diagnostics", None, self.service.copy_diagnostics, m_help)
+        act("Open &log folder", None, self.open_log_folder, m_help)
+        act("&Copy diagnostics", None, self.copy_diagnostics, m_help)
 
     def _connect(self) -> None:
         s = self.service
@@ -388,10 +391,10 @@ class MainWindow(QMainWindow):
             self.panel.show_progress(stage, detail, None if fraction < 0 else fraction)
 
     def on_finished(self, file_id: int, ok: bool, message: str) -> None:
-        self._progress[file_id] = ("done" if ok else "failed", message, None)
+        self._progress[file_id] = (Stage.DONE if ok else Stage.FAILED, message, None)
         job = self.selected_job()
         if job and job["file_id"] == file_id:
-            self.panel.show_progress("done" if ok else "failed", message)
+            self.panel.show_progress(Stage.DONE if ok else Stage.FAILED, message)
         if ok:
             self.statusBar().showMessage(message, 8000)
         else:
@@ -443,7 +446,7 @@ class MainWindow(QMainWindow):
         self._shown = (job, order)
         self.panel.show_job(job, order)
         for a in (self.act_print, self.act_cancel):
-            a.setEnabled(bool(job and job["status"] == "uploaded"))
+            a.setEnabled(bool(job and job["status"] == JobStatus.UPLOADED))
         if job is None:
             return
         stage = self._progress.get(job["file_id"])
@@ -483,20 +486,80 @@ class MainWindow(QMainWindow):
         self.search.setFocus()
         self.search.selectAll()
 
+    # --- dialogs: the window opens them; the service does the work ---------------------------------
+    def ask_print(self, jobs: list[dict], order: dict | None) -> None:
+        from .printdialog import PrintDialog
+
+        s = self.service
+        if not s.printers():
+            s.message.emit("Print", "No printer is available. Check CUPS or the hot folder in Settings.", "warning")
+            return
+        dlg = PrintDialog(jobs, order or {}, s.printers(), s.route(jobs[0]), self)
+        if dlg.exec():
+            for job in jobs:
+                s.print_job(job, dlg.printer_name, customer=(order or {}).get("customer_name", ""),
+                            page_ranges=dlg.page_ranges if len(jobs) == 1 else "")
+
+    def open_customer_uploads(self) -> None:
+        if not self.service.is_owner():
+            self.service.message.emit("Customer uploads", "Only the shop's owner can change customer uploads.",
+                                      "warning")
+            return
+        from .customer_uploads import CustomerUploadsDialog
+
+        CustomerUploadsDialog(self.service, self).exec()
+
+    def open_history(self) -> None:
+        from .history import HistoryDialog
+
+        s = self.service
+        HistoryDialog(s.tasks, lambda params: s.client.history(**params), self).exec()
+
+    def open_payouts(self) -> None:
+        s = self.service
+        if not s.is_owner():
+            s.message.emit("Payouts", "Only the shop's owner can see payouts.", "warning")
+            return
+        from .payouts import PayoutsDialog
+
+        PayoutsDialog(s.tasks, lambda group: (s.client.payouts(), s.client.earnings(group)), self).exec()
+
+    def open_settings(self) -> None:
+        from .settingsdialog import SettingsDialog
+
+        s = self.service
+        dlg = SettingsDialog(s.settings, [p.name for p in s.printers()], self)
+        if dlg.exec():
+            dlg.apply(s.settings)
+            s.apply_settings()
+
+    def open_scanner(self) -> None:
+        from .scanview import open_scan_view
+
+        open_scan_view(self.service)
+
+    def open_log_folder(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(log_dir())))
+
+    def copy_diagnostics(self) -> None:
+        QGuiApplication.clipboard().setText(self.service.diagnostics())
+        self.service.message.emit("Diagnostics", "Diagnostics copied to the clipboard (no passwords or tokens).",
+                                  "status")
+
     # --- actions -----------------------------------------------------------------------------------
     def print_selected(self) -> None:
         job = self.selected_job()
         if job:
-            self.service.ask_print([job], self.selected_order())
+            self.ask_print([job], self.selected_order())
 
     def print_order(self) -> None:
         order = self.selected_order()
         if order:
-            jobs = [j for j in order["files"] if j["status"] == "uploaded"]
+            jobs = [j for j in order["files"] if j["status"] == JobStatus.UPLOADED]
             if not jobs:
                 self.show_message("Print order", "Nothing of this order is waiting to print.", "status")
                 return
-            self.service.ask_print(jobs, order)
+            self.ask_print(jobs, order)
 
     def confirm_selected(self) -> None:
         job = self.selected_job()
@@ -509,7 +572,7 @@ class MainWindow(QMainWindow):
 
     def cancel_selected(self) -> None:
         job, order = self.selected_job(), self.selected_order()
-        if not job or job["status"] != "uploaded":
+        if not job or job["status"] != JobStatus.UPLOADED:
             return
         dlg = CancelDialog(job, order, self)
         if dlg.exec():

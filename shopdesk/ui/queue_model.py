@@ -11,11 +11,12 @@ from functools import cache
 from PySide6.QtCore import QSortFilterProxyModel, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QStandardItemModel
 
+from ..domain.jobs import JobStatus
+
 COLUMNS = ("Status", "Code", "Customer", "File", "Pages", "Copies", "Sides", "Colour", "Paper", "Cost", "Waiting")
 COL = {name: i for i, name in enumerate(COLUMNS)}
 
-STATUS_TEXT = {"uploaded": "Waiting", "printing": "Printing", "downloaded": "Printed",
-               "cancelled": "Cancelled", "withdrawn": "Withdrawn"}
+STATUS_TEXT = {s.value: s.title for s in JobStatus}  # the domain's words
 _NUMERIC = {COL["Pages"], COL["Copies"], COL["Cost"]}
 
 _R = Qt.ItemDataRole
@@ -66,7 +67,7 @@ def job_facts(order: dict, job: dict) -> list[tuple[str, str]]:
         facts.append(("note", f"Note: {job['comment']}"))
     if job.get("last_failure"):
         facts.append(("failure", f"Last attempt failed: {job['last_failure']}"))
-    if job["status"] == "printing":
+    if job["status"] == JobStatus.PRINTING:
         facts.append(("printing", f"Printing at {job.get('counter') or 'another counter'}"
                                   + (f" on {job['printer']}" if job.get("printer") else "")))
     return facts
@@ -127,7 +128,7 @@ class QueueModel(QStandardItemModel):
         tooltip = "\n".join([f"{job['original_name']} — code {job['code']}"]
                             + [text for _kind, text in job_facts(order, job)])
         common: dict[int, object] = {_TOOLTIP: tooltip}
-        if job["status"] == "printing":
+        if job["status"] == JobStatus.PRINTING:
             common[_BACKGROUND] = _PRINTING
         elif job.get("last_failure"):
             common[_BACKGROUND] = _FAILED
@@ -157,7 +158,7 @@ class QueueModel(QStandardItemModel):
     def _display(order: dict, job: dict, col: int, first_of_order: bool):
         if col == COL["Status"]:
             text = STATUS_TEXT.get(job["status"], job["status"])
-            if job["status"] == "uploaded" and job.get("last_failure"):
+            if job["status"] == JobStatus.UPLOADED and job.get("last_failure"):
                 text = "Failed — retry"
             return text
         if col == COL["Code"]:

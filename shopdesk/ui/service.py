@@ -1,6 +1,23 @@
-"""CounterService: everything the window needs, as a QObject with signals. It owns the client, the queue
-watcher, the outbox, the download cache, the printers and the print pipeline, and runs every blocking
-call off the main thread (TaskRunner; one worker per printer, so a printer's jobs go in order)."""
+"""CounterService: the Qt adapter over the counter core (shopdesk/counter/). The core owns the wiring
+(outbox, download cache, in-flight store, pipeline) and the counter's life; this class runs its blocking
+calls off the main thread (TaskRunner; one worker per printer, so a printer's jobs go in order), watches
+the queue, and tells the window what happened through its signals:
+
+- queue_changed(orders)                the waiting orders, after every change of the queue
+- connection_changed(ok, words)        the server connection
+- outbox_changed(state)                reports waiting in the outbox ({"pending", "rejected", "last_error"})
+- printers_changed(printers)           every printer with its health, as dicts
+- shop_changed(shop)                   the shop (open/closed, name, public_url)
+- job_progress(file_id, stage, words, fraction)   a print's `Stage`; fraction 0..1, or -1 when unknown
+- job_finished(file_id, ok, words)     a print ended, or was not started (the words say why)
+- needs_confirmation(job, printer)     ask "Did it print?"
+- preview_ready(file_id, image, error) a job's first page
+- message(title, text, level)          level: status | info | warning
+- job_opened(code)                     a scanned or typed code opened a job
+- logged_out()                         the token stopped working
+- customer_access_changed(state)       customer uploads (see customer_state)
+
+Dialogs are opened by the window (ui/mainwindow.py), which then calls this class to do the work."""
 
 from __future__ import annotations
 
@@ -9,24 +26,24 @@ import platform
 import uuid
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThreadPool, QTimer, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QGuiApplication
+from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QSystemTrayIcon, QWidget
 
 from .. import __version__
 from ..client.api import ShopClient
-from ..client.downloads import DownloadCache
-from ..client.errors import ApiError, ConflictError, OfflineError
-from ..client.outbox import Outbox
-from ..client.reporter import ClientReporter
+from ..client.errors import OfflineError
 from ..client.watcher import QueueChange, QueueWatcher
+from ..counter import CounterCore, Refusal, explain
 from ..domain.codes import extract_job_code, status_url
+from ..domain.jobs import FINISHED, WAITING, JobStatus
 from ..domain.printsettings import PrintSettings
-from ..printing.backends import PrinterSet, PrinterUnavailable
-from ..printing.inflight import AlreadyInFlight, InFlight
-from ..printing.options import PrintRequest, UnsupportedOption
-from ..printing.pipeline import PrintOutcome, PrintPipeline, Result
+from ..printing.backend import PrinterUnavailable
+from ..printing.options import PrintRequest
+from ..printing.pipeline import PrintOutcome, Result
+from ..printing.printers import PrinterSet
 from ..printing.routing import choose_printer
+from ..printing.stages import ConfirmMode, Stage
 from ..server.embedded import customer_url, lan_address
 from ..settings import AppSettings, log_dir
 from .preview import render_first_page
@@ -65,12 +82,10 @@ class CounterService(QObject):
         self._printers: list = []
         self._shop: dict = {}
         self._orders: list = []
-        self.outbox = Outbox(self.data_dir / "outbox.db", client, on_change=self.outbox_changed.emit)
-        self.cache = DownloadCache(self.data_dir / "cache", client)
-        self.inflight = InFlight(self.data_dir / "inflight.db")
-        self.pipeline = PrintPipeline(ClientReporter(client, self.outbox, self.cache, settings.counter_name),
-                                      printers, self.inflight, counter=settings.counter_name,
-                                      confirm_mode="auto" if settings.auto_confirm else "ask")
+        self.core = CounterCore(client, printers, self.data_dir, counter=settings.counter_name,
+                                confirm_mode=_confirm_mode(settings), on_outbox_change=self.outbox_changed.emit)
+        self.outbox, self.cache, self.inflight, self.pipeline = (self.core.outbox, self.core.cache,
+                                                                 self.core.inflight, self.core.pipeline)
         self.watcher = QueueWatcher(client, self._on_queue_change, self.connection_changed.emit,
                                     on_unauthorized=self.logged_out.emit)
         self.sounds = Sounds(self.data_dir / "sounds", settings.sounds)
@@ -92,38 +107,37 @@ class CounterService(QObject):
     # --- life --------------------------------------------------------------------------------------
     def start(self) -> None:
         self.watcher.start()
-        self.outbox.start()
+        self.core.start()
         self.outbox_changed.emit(self.outbox.state())
         self.refresh_shop()
         self.refresh_printers()
         self._printer_timer.start()
         self._heartbeat.start()
         self._lan_timer.start()
-        self.cache.clean()
         if QSystemTrayIcon.isSystemTrayAvailable() and self.settings.notifications and self.window is not None:
             self.tray = QSystemTrayIcon(self.window.windowIcon(), self)
             self.tray.show()
-        self.tasks.run(self.pipeline.resume, on_done=self._resumed, on_error=self._task_error("Resuming prints"))
+        self.tasks.run(self.core.resume, on_done=self._resumed, on_error=self._task_error("Resuming prints"))
 
     def shutdown(self) -> None:
         self._lan_timer.stop()
         self._heartbeat.stop()
         self._printer_timer.stop()
         self.watcher.stop(timeout=2)
-        self.outbox.stop(timeout=2)
+        self.core.stop(timeout=2)
         for pool in self._printer_pools.values():
             pool.wait(2000)
 
     def settle_starts(self) -> None:
         """Prints whose print-started answer was lost (the server or network failed at that moment) may
         show as printing at this counter on the server: settled in a worker, every 10 s while any is left."""
-        self.tasks.run(self.pipeline.resolve_starts, on_done=lambda outcomes: [self._print_done(o) for o in outcomes],
+        self.tasks.run(self.core.settle_starts, on_done=lambda outcomes: [self._print_done(o) for o in outcomes],
                        on_error=self._task_error("Settling interrupted prints"))
 
     def _resumed(self, outcomes: list[PrintOutcome]) -> None:
         for o in outcomes:
             self._print_done(o)
-        for row in self.pipeline.awaiting_confirmation():
+        for row in self.core.awaiting_confirmation():
             self.needs_confirmation.emit(row.job, row.printer)
 
     # --- queue -------------------------------------------------------------------------------------
@@ -167,7 +181,7 @@ class CounterService(QObject):
 
     def send_heartbeat(self) -> None:
         if self._shop.get("is_open"):
-            self.tasks.run(self.client.heartbeat, on_done=self._shop_loaded, on_error=lambda e: log.info("heartbeat: %s", e))
+            self.tasks.run(self.core.heartbeat, on_done=self._shop_loaded, on_error=lambda e: log.info("heartbeat: %s", e))
 
     # --- printers ----------------------------------------------------------------------------------
     def refresh_printers(self) -> None:
@@ -189,18 +203,6 @@ class CounterService(QObject):
         return choose_printer(req, self._printers, self.settings.routing, self.settings.default_printer)
 
     # --- printing ----------------------------------------------------------------------------------
-    def ask_print(self, jobs: list[dict], order: dict | None) -> None:
-        from .printdialog import PrintDialog
-
-        if not self._printers:
-            self.message.emit("Print", "No printer is available. Check CUPS or the hot folder in Settings.", "warning")
-            return
-        dlg = PrintDialog(jobs, order or {}, self._printers, self.route(jobs[0]), self.window)
-        if dlg.exec():
-            for job in jobs:
-                self.print_job(job, dlg.printer_name, customer=(order or {}).get("customer_name", ""),
-                               page_ranges=dlg.page_ranges if len(jobs) == 1 else "")
-
     def _pool(self, printer: str) -> TaskRunner:
         if printer not in self._printer_pools:
             pool = QThreadPool(self)
@@ -210,7 +212,7 @@ class CounterService(QObject):
 
     def print_job(self, job: dict, printer: str, *, customer: str = "", page_ranges: str = "") -> None:
         fid = job["file_id"]
-        self.job_progress.emit(fid, "starting", f"on {printer}", -1.0)
+        self.job_progress.emit(fid, Stage.STARTING, f"on {printer}", -1.0)
 
         def progress(stage: str, words: str, fraction: float) -> None:  # worker thread → queued signal
             self.job_progress.emit(fid, stage, words, float(fraction))
@@ -224,19 +226,13 @@ class CounterService(QObject):
                                         customer_name=customer or None, kind="cover",
                                         shop_name=self._shop.get("name"),
                                         qr_text=status_url(self.public_url(), job["code"]))
-            return self.pipeline.print_job(job, printer, customer=customer, page_ranges=page_ranges,
-                                           progress=progress, cover=cover)
+            return self.core.print_job(job, printer, customer=customer, page_ranges=page_ranges,
+                                       progress=progress, cover=cover)
 
         def failed(exc: BaseException) -> None:
-            if isinstance(exc, ConflictError):
-                text = f"Another counter has this job. {exc}"
-            elif isinstance(exc, OfflineError):
-                text = f"Not started: the server cannot be reached, so the job was not printed. {exc}"
-            elif isinstance(exc, (UnsupportedOption, PrinterUnavailable, AlreadyInFlight, ApiError)):
-                text = str(exc)
-            else:
+            why, text = explain(exc)
+            if why is Refusal.UNEXPECTED:
                 log.error("printing %s failed unexpectedly: %r", job["code"], exc)
-                text = f"Printing failed unexpectedly: {exc}"
             self.job_finished.emit(fid, False, f"{job['code']}: {text}")
             self.watcher.refresh()
 
@@ -245,7 +241,7 @@ class CounterService(QObject):
     def _print_done(self, outcome: PrintOutcome) -> None:
         if outcome.result is Result.NEEDS_CONFIRMATION:
             job = (self.inflight.get(outcome.file_id) or None)
-            self.job_progress.emit(outcome.file_id, "waiting-confirm", outcome.message, -1.0)
+            self.job_progress.emit(outcome.file_id, Stage.WAITING_CONFIRM, outcome.message, -1.0)
             if job is not None:
                 self.needs_confirmation.emit(job.job, outcome.printer)
             return
@@ -259,15 +255,15 @@ class CounterService(QObject):
             self.job_finished.emit(job["file_id"], printed, f"{job['code']}: " +
                                    ("confirmed as printed." if printed else "reported as not printed; back in the queue."))
 
-        self.tasks.run(self.pipeline.settle, job["file_id"], printed, on_done=done,
+        self.tasks.run(self.core.answer_confirmation, job["file_id"], printed, on_done=done,
                        on_error=self._task_error("Recording the answer"))
 
     def confirm_by_hand(self, job: dict) -> None:
-        self.outbox.add("confirm", job["file_id"], {"counter": self.settings.counter_name})
+        self.core.confirm_by_hand(job["file_id"])
         self.message.emit("Marked as printed", f"{job['code']} will be confirmed to the server.", "status")
 
     def cancel_order(self, job: dict, reason: str) -> None:
-        self.outbox.add("cancel", job["file_id"], {"reason": reason})
+        self.core.cancel_order(job["file_id"], reason)
         self.sounds.play("cancelled")
         self.message.emit("Cancelled", f"The order of {job['code']} is being cancelled: {reason}", "status")
 
@@ -287,14 +283,6 @@ class CounterService(QObject):
                 "port": (emb.customer_port if emb is not None and emb.customer_port else self.settings.customer_port),
                 "error": self._customer_error or (emb.customer_error if emb is not None else ""),
                 "stale": self.poster_stale, "busy": self._customer_busy}
-
-    def open_customer_uploads(self) -> None:
-        if not self.is_owner():
-            self.message.emit("Customer uploads", "Only the shop's owner can change customer uploads.", "warning")
-            return
-        from .customer_uploads import CustomerUploadsDialog
-
-        CustomerUploadsDialog(self, self.window).exec()
 
     def set_customer_uploads(self, on: bool, port: int) -> None:
         """Embedded server only: customers on the LAN on (at `port`) or off; the server restarts in a worker."""
@@ -399,14 +387,13 @@ class CounterService(QObject):
 
         def found(job: dict) -> None:
             status = job["status"]
-            if status in ("uploaded", "printing"):
+            if status in WAITING:
                 self.sounds.play("found")
                 self.watcher.refresh()
                 self.job_opened.emit(code)
                 return
-            self.sounds.play("printed" if status == "downloaded" else "cancelled")
-            words = {"downloaded": "was already printed", "cancelled": "was cancelled",
-                     "withdrawn": "was withdrawn by the customer"}.get(status, status)
+            self.sounds.play("printed" if status == JobStatus.DOWNLOADED else "cancelled")
+            words = JobStatus(status).final_words if status in FINISHED else status
             self.message.emit("Job " + code, f"Job {code} ({job['original_name']}) {words}.", "warning")
 
         def missing(exc: BaseException) -> None:
@@ -432,41 +419,16 @@ class CounterService(QObject):
         def failed(exc: BaseException) -> None:
             self.preview_ready.emit(fid, None, f"No preview: {exc}")
 
-        if job["status"] in ("uploaded", "printing"):
+        if job["status"] in WAITING:
             self.tasks.run(work, on_done=done, on_error=failed)
 
-    # --- windows -----------------------------------------------------------------------------------
-    def open_history(self) -> None:
-        from .history import HistoryDialog
-
-        HistoryDialog(self.tasks, lambda params: self.client.history(**params), self.window).exec()
-
-    def open_payouts(self) -> None:
-        if not self.is_owner():
-            self.message.emit("Payouts", "Only the shop's owner can see payouts.", "warning")
-            return
-        from .payouts import PayoutsDialog
-
-        PayoutsDialog(self.tasks, lambda group: (self.client.payouts(), self.client.earnings(group)), self.window).exec()
-
-    def open_settings(self) -> None:
-        from .settingsdialog import SettingsDialog
-
-        dlg = SettingsDialog(self.settings, [p.name for p in self._printers], self.window)
-        if dlg.exec():
-            dlg.apply(self.settings)
-            self.settings.save()
-            self.pipeline.confirm_mode = "auto" if self.settings.auto_confirm else "ask"
-            self.sounds.enabled = self.settings.sounds
-            self.message.emit("Settings", "Settings saved.", "status")
-
-    def open_scanner(self) -> None:
-        from .scanview import open_scan_view
-
-        open_scan_view(self)
-
-    def open_log_folder(self) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(log_dir())))
+    # --- settings ----------------------------------------------------------------------------------
+    def apply_settings(self) -> None:
+        """After the window's Settings dialog changed self.settings: save them and follow them."""
+        self.settings.save()
+        self.core.set_confirm_mode(_confirm_mode(self.settings))
+        self.sounds.enabled = self.settings.sounds
+        self.message.emit("Settings", "Settings saved.", "status")
 
     def diagnostics(self) -> str:
         st = self.outbox.state()
@@ -479,10 +441,6 @@ class CounterService(QObject):
                  f"logs: {log_dir()}"]
         return "\n".join(lines)
 
-    def copy_diagnostics(self) -> None:
-        QGuiApplication.clipboard().setText(self.diagnostics())
-        self.message.emit("Diagnostics", "Diagnostics copied to the clipboard (no passwords or tokens).", "status")
-
     def play(self, name: str) -> None:
         self.sounds.play(name)
 
@@ -493,3 +451,6 @@ class CounterService(QObject):
 
         return report
 
+
+def _confirm_mode(settings: AppSettings) -> ConfirmMode:
+    return ConfirmMode.AUTO if settings.auto_confirm else ConfirmMode.ASK

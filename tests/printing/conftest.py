@@ -15,13 +15,11 @@ import pytest
 import requests
 
 from shopdesk.client.api import ShopClient
-from shopdesk.client.downloads import DownloadCache
 from shopdesk.client.errors import ApiError, ConflictError
-from shopdesk.client.outbox import Outbox
-from shopdesk.client.reporter import ClientReporter
-from shopdesk.printing.backends import CupsBackend, HotFolderBackend, PrinterSet
-from shopdesk.printing.inflight import InFlight
-from shopdesk.printing.pipeline import PrintPipeline
+from shopdesk.counter import CounterCore
+from shopdesk.printing.cups import CupsBackend
+from shopdesk.printing.hotfolder import HotFolderBackend
+from shopdesk.printing.printers import PrinterSet
 
 
 class HttpReporter:
@@ -89,19 +87,15 @@ class PrintRig:
         self.shop = shop
         self.client = ShopClient(url or shop.url, retries=2)
         self.client.login(*shop.staff)
-        self.outbox = Outbox(tmp_path / "outbox.db", self.client)
-        self.cache = DownloadCache(tmp_path / "cache", self.client)
-        if reporter == "http":
-            self.reporter = HttpReporter(shop.url, *shop.staff, cache=tmp_path / "http-cache")
-        else:
-            self.reporter = ClientReporter(self.client, self.outbox, self.cache, counter="Counter 1")
+        reporter = HttpReporter(shop.url, *shop.staff, cache=tmp_path / "http-cache") if reporter == "http" else None
         self.cups = CupsBackend()
         self.hot = HotFolderBackend(tmp_path / "hot")
         self.printers = PrinterSet([self.cups, self.hot])
-        self.inflight = InFlight(tmp_path / "inflight.db")
         kw = {"poll_seconds": 0.1, "stuck_limit": 2.0, **pipeline_kw}
-        self.pipeline = PrintPipeline(self.reporter, self.printers, self.inflight, counter="Counter 1",
-                                      confirm_mode=confirm_mode, **kw)
+        self.core = CounterCore(self.client, self.printers, tmp_path, counter="Counter 1", confirm_mode=confirm_mode,
+                                reporter=reporter, **kw)
+        self.outbox, self.cache, self.inflight = self.core.outbox, self.core.cache, self.core.inflight
+        self.reporter, self.pipeline = self.core.reporter, self.core.pipeline
 
     def job(self, data: bytes, name="doc.pdf", **settings) -> dict:
         up = self.shop.upload(data, name=name, customer_name="Asha", **settings)
@@ -116,8 +110,7 @@ class PrintRig:
         return self.shop.get(f"/file/{job['code']}").json()["status"]
 
     def close(self):
-        self.outbox.close()
-        self.inflight.close()
+        self.core.close()
 
 
 @pytest.fixture

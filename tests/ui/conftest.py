@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from shopdesk.client.api import ShopClient
-from shopdesk.printing.backends import CupsBackend, HotFolderBackend, PrinterSet
+from shopdesk.printing.cups import CupsBackend
+from shopdesk.printing.hotfolder import HotFolderBackend
+from shopdesk.printing.printers import PrinterSet
 from shopdesk.settings import AppSettings
 
 

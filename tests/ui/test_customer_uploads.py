@@ -11,7 +11,8 @@ import pytest
 import requests
 
 from shopdesk.client.api import ShopClient
-from shopdesk.printing.backends import CupsBackend, PrinterSet
+from shopdesk.printing.cups import CupsBackend
+from shopdesk.printing.printers import PrinterSet
 from shopdesk.settings import AppSettings
 from tests.helpers.server import free_port, make_shop
 
@@ -52,13 +53,17 @@ def test_remote_server_shows_its_public_address_and_prints_the_poster(counter, c
 
 def test_staff_cannot_open_customer_uploads(qtbot, shop, tmp_path, monkeypatch):
     monkeypatch.setenv("SHOPDESK_CONFIG_DIR", str(tmp_path / "config"))
+    from shopdesk.ui.mainwindow import MainWindow
     from shopdesk.ui.service import CounterService
 
     client = ShopClient(shop.url)
     service = CounterService(client, client.login(*shop.staff), AppSettings(server_url=shop.url),
                              PrinterSet([]), tmp_path / "app")
+    window = MainWindow(service)
+    service.window = window
+    qtbot.addWidget(window)
     with qtbot.waitSignal(service.message, timeout=2000) as sig:
-        service.open_customer_uploads()
+        window.open_customer_uploads()
     assert "Only the shop's owner" in sig.args[1]
 
 

@@ -244,7 +244,7 @@ def test_the_demo_says_it_is_a_demo(qtbot, home):
     session = choose_session(args(demo=True), AppSettings.load(), home, headless=False)
     try:
         assert session.demo and session.profile["role"] == "owner"
-        from shopdesk.printing.backends import PrinterSet
+        from shopdesk.printing.printers import PrinterSet
         from shopdesk.ui.mainwindow import MainWindow
         from shopdesk.ui.service import CounterService
 

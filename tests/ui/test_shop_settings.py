@@ -11,7 +11,7 @@ import requests
 from PySide6.QtWidgets import QMessageBox
 
 from shopdesk.client.api import ShopClient
-from shopdesk.printing.backends import PrinterSet
+from shopdesk.printing.printers import PrinterSet
 from shopdesk.settings import AppSettings
 from shopdesk.ui.shopsettings import LoginEditor, ShopSettingsDialog
 from tests.helpers.modal import ModalDriver

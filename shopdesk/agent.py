@@ -1,5 +1,5 @@
 """`shopdesk agent`: a headless print agent for a back-room PC. It prints the shop's queued jobs on one
-printer through the same pipeline as the counter app, one line per job.
+printer through the same counter core as the counter app (shopdesk/counter/), one line per job.
 
   shopdesk agent --server URL --username U --printer NAME [--once]
 
@@ -14,21 +14,16 @@ import signal
 import socket
 import sys
 import threading
-import time
 from pathlib import Path
 
-from ..client.api import ShopClient, is_transient
-from ..client.credentials import Credentials
-from ..client.downloads import DownloadCache
-from ..client.errors import ApiError, ConflictError, OfflineError, UnauthorizedError
-from ..client.outbox import Outbox
-from ..client.reporter import ClientReporter
-from ..client.retry import Backoff
-from ..settings import data_dir
-from .backends import CupsBackend, HotFolderBackend, PrinterSet, PrinterUnavailable
-from .inflight import AlreadyInFlight, InFlight
-from .options import UnsupportedOption
-from .pipeline import PrintPipeline
+from .client.api import ShopClient, is_transient
+from .client.credentials import Credentials
+from .client.errors import ApiError, UnauthorizedError
+from .client.retry import LOGIN
+from .counter import CounterCore, Refusal, explain
+from .printing.hotfolder import HotFolderBackend
+from .printing.printers import PrinterSet
+from .settings import data_dir
 
 log = logging.getLogger("shopdesk.agent")
 
@@ -60,19 +55,16 @@ class Agent:
         base.mkdir(parents=True, exist_ok=True)
         self.client = ShopClient(args.server)
         self.password = password
-        self.outbox = Outbox(base / "outbox.db", self.client)
-        self.cache = DownloadCache(base / "cache", self.client)
         backends = []
         try:
+            from .printing.cups import CupsBackend
+
             backends.append(CupsBackend())
         except ImportError as exc:
             log.warning("no CUPS support: %s", exc)
         backends.append(HotFolderBackend(Path(args.hot_folder) if args.hot_folder else base / "hotfolder"))
-        self.printers = PrinterSet(backends)
-        self.inflight = InFlight(base / "inflight.db")
-        self.pipeline = PrintPipeline(ClientReporter(self.client, self.outbox, self.cache, args.counter),
-                                      self.printers, self.inflight, counter=args.counter,
-                                      stuck_limit=args.stuck_limit)
+        self.core = CounterCore(self.client, PrinterSet(backends), base, counter=args.counter,
+                                stuck_limit=args.stuck_limit)
         self.stop = threading.Event()
         self.idle = False  # in the long-poll for queue changes: a stop signal may interrupt it at once
 
@@ -85,7 +77,7 @@ class Agent:
     def connect(self) -> bool:
         """Logs in; while the server cannot be reached (it is restarting, the network is down) keeps
         trying, as a service should, unless --once. Wrong credentials raise UnauthorizedError."""
-        backoff = Backoff(cap=15.0)
+        backoff = LOGIN.backoff()
         while True:
             try:
                 self.client.login(self.args.username, self.password)
@@ -110,27 +102,20 @@ class Agent:
     def say(self, line: str) -> None:
         print(line, flush=True)
 
-    def waiting_jobs(self) -> list[tuple[dict, dict]]:
-        orders, _etag = self.client.queue()
-        return [(o, j) for o in orders for j in o["files"] if j["status"] == "uploaded"]
-
     def handle(self, order: dict, job: dict) -> bool:
         """Prints one job; False when it was left for later for a reason of this counter's own (its
         printer, the network) rather than because the job moved on."""
         code = job["code"]
         try:
-            outcome = self.pipeline.print_job(job, self.args.printer, customer=order.get("customer_name", ""))
-            self.say(outcome.line())
-        except ConflictError as exc:
-            self.say(f"{code} skipped: {exc}")
-        except UnsupportedOption as exc:
-            self.say(f"{code} not-printed: {exc}")  # another printer's job: waiting will not change that
-        except (PrinterUnavailable, AlreadyInFlight) as exc:
-            self.say(f"{code} not-printed: {exc}")
-            return False
-        except OfflineError as exc:
-            self.say(f"{code} not-started: {exc}")
-            return False
+            outcome = self.core.print_job(job, self.args.printer, customer=order.get("customer_name", ""))
+        except Exception as exc:
+            why, _words = explain(exc)
+            if why in (Refusal.REFUSED, Refusal.UNEXPECTED):
+                raise
+            # TAKEN: another counter's; UNSUPPORTED: another printer's job — waiting will not change that
+            self.say(f"{code} {why.value}: {exc}")
+            return not why.worth_retrying_soon
+        self.say(outcome.line())
         return True
 
     def run(self) -> int:
@@ -140,22 +125,20 @@ class Agent:
         except ApiError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        self.outbox.start()
-        for outcome in self.pipeline.resume():
+        self.core.start()
+        for outcome in self.core.resume():
             self.say(outcome.line())
         etag = None
-        last_beat = 0.0
         while not self.stop.is_set():
-            if time.monotonic() - last_beat > 60:
+            if self.core.heartbeat_due():
                 try:
-                    self.client.heartbeat()
+                    self.core.heartbeat()
                 except ApiError as exc:
                     log.info("heartbeat: %s", exc)
-                last_beat = time.monotonic()
-            for outcome in self.pipeline.resolve_starts():  # starts whose answer never came
+            for outcome in self.core.settle_starts():  # starts whose answer never came
                 self.say(outcome.line())
             try:
-                jobs = self.waiting_jobs()
+                jobs = self.core.waiting_jobs()
             except UnauthorizedError as exc:  # the token expired or was revoked: log in again
                 log.warning("queue: %s; logging in again", exc)
                 try:
@@ -164,7 +147,7 @@ class Agent:
                 except ApiError as again:
                     print(f"error: {again}", file=sys.stderr)
                     return 2
-                self.outbox.wake()
+                self.core.outbox.wake()
                 continue
             except ApiError as exc:
                 log.warning("queue: %s", exc)
@@ -186,10 +169,10 @@ class Agent:
                 break
             except ApiError:
                 self.stop.wait(2)
-        if not self.outbox.wait_until_empty(30):
-            self.say(f"warning: {self.outbox.state()['pending']} report(s) not yet delivered; "
+        if not self.core.outbox.wait_until_empty(30):
+            self.say(f"warning: {self.core.outbox.state()['pending']} report(s) not yet delivered; "
                      "they are kept and sent on the next start")
-        self.outbox.close()
+        self.core.outbox.close()
         return 0
 
 
