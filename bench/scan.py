@@ -142,6 +142,27 @@ def run_stream(res: str, size: float, seconds: float = 10.0, fps: int = 30) -> N
         print(f"{label:28s} {ms:6.2f} ms/frame on average   frames with the code decoded {seen:4d}   skipped {skipped}")
 
 
+def run_realtime_playback() -> None:
+    """A 1.5 s file played with realtime=True takes about its own length (the worker paces a file like a
+    camera instead of racing to its end); moved here from tests/scanning as a timing, not a rule."""
+    import tempfile
+
+    from shopdesk.scanning.capture import CaptureWorker
+    from shopdesk.scanning.testdata import Segment, write_video
+
+    with tempfile.TemporaryDirectory() as d:
+        path = write_video(Path(d) / "empty.avi", [Segment(None, 1.5)], fps=10)
+        times = []
+        for _ in range(3):
+            w = CaptureWorker(str(path), realtime=True)
+            t0 = time.monotonic()
+            w.start()
+            w.wait(10)
+            times.append(time.monotonic() - t0)
+    print(f"\n== realtime playback of a 1.5 s video: {', '.join(f'{t:.2f} s' for t in times)} "
+          f"(a camera's pace; without realtime a file is read as fast as it decodes)")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--count", type=int, default=80)
@@ -154,6 +175,7 @@ def main() -> int:
     print(f"decoders available: {', '.join(dec.available_backends())}; default: {dec.default_backend()}")
     results = run_stills(res_names, args.count, args.empty)
     if not args.no_stream:
+        run_realtime_playback()
         run_stream("1280x720", 0.35)
         run_stream("1920x1080", 0.12)  # a far code: only the full-size pass or the region finds it
     if "1280x720" in results:

@@ -8,6 +8,7 @@ import os
 import time
 
 import pytest
+import requests
 
 from shopdesk.client.api import ShopClient
 from shopdesk.client.downloads import DownloadCache
@@ -22,6 +23,7 @@ from shopdesk.client.errors import (
 )
 from tests.helpers.pdfs import pdf_bytes
 from tests.helpers.server import ServerProcess, free_port, make_shop
+from tests.helpers.wait import wait_until
 
 
 def _client(shop, who="staff", **kw) -> ShopClient:
@@ -108,7 +110,9 @@ def test_an_expired_token_is_a_signal_to_log_in_again_and_no_report_is_lost(tmp_
         job = shop.upload(pdf_bytes(1))["files"][0]
         c.print_started(job["file_id"], printer="Front", counter="Counter 1")
         outbox = Outbox(tmp_path / "o.db", c)
-        time.sleep(2.3)
+        wait_until(lambda: requests.get(shop.url + "/queue", headers={"Authorization": f"Bearer {c.token}"},
+                                        timeout=10).status_code == 401, timeout=10, interval=0.1,
+                   what="the token to expire")
         outbox.add("confirm", job["file_id"], {"counter": "Counter 1"})
         assert outbox.deliver() == 1  # kept, not rejected
         st = outbox.state()

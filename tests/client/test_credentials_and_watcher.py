@@ -19,6 +19,7 @@ from shopdesk.client.credentials import Credentials, NoKeyringError
 from shopdesk.client.watcher import QueueWatcher
 from tests.helpers.pdfs import pdf_bytes
 from tests.helpers.server import ROOT, ServerProcess, make_shop
+from tests.helpers.wait import wait_until
 
 
 def _file_backend(tmp_path) -> PlaintextKeyring:
@@ -156,10 +157,12 @@ def test_watcher_hands_over_changes_and_reconnects_after_the_server_comes_back(t
             got.clear()
         assert changes[-1].changed[0]["status"] == "printing"
         assert states[-1][0] is True
-        time.sleep(0.3)  # the watcher is back in a held long-poll
-        seen, t0 = len(changes), time.monotonic()
-        w.stop()
-        assert time.monotonic() - t0 < 1  # quitting the app does not wait for the server's hold
+        wait_until(lambda: w._run_state.holding)  # the watcher is back in a held long-poll
+        seen = len(changes)
+        stopper = threading.Thread(target=w.stop)
+        stopper.start()
+        stopper.join(1)
+        assert not stopper.is_alive()  # quitting the app does not wait for the server's hold (5 s)
         shop.upload(pdf_bytes(1))  # ends the held poll: the stopped watcher must not hand it over
         w._thread.join(10)
         assert not w._thread.is_alive() and len(changes) == seen

@@ -160,10 +160,9 @@ def test_retry_now_does_not_wait_for_the_interval():
     w = rec.worker(9, retry_every=30)
     w.start()
     rec.wait_for(lambda k, ev: k == "status" and ev.state == ERROR)
-    t0 = time.monotonic()
     w.retry()
-    rec.wait_for(lambda k, ev: k == "status" and ev.state == OPENING)
-    assert time.monotonic() - t0 < 5
+    # long before the 30 s interval (wait_for fails at its timeout)
+    rec.wait_for(lambda k, ev: k == "status" and ev.state == OPENING, timeout=5)
     w.stop()
 
 
@@ -254,9 +253,7 @@ def test_stop_mid_video_releases_the_capture_promptly(videos):
     w.start()
     rec.wait_for(lambda k, ev: k == "status" and ev.state == LIVE)
     assert w.camera_open
-    t0 = time.monotonic()
-    assert w.stop(5)
-    assert time.monotonic() - t0 < 1.0
+    assert w.stop(1.0)  # stopped within a second (False if it were still running then)
     assert not w.camera_open and rec.states[-1] == STOPPED
     assert w.frames < 40  # it was playing at the video's own rate, not racing to the end
 
@@ -280,14 +277,6 @@ def test_hiding_and_showing_at_once_restarts_cleanly(videos):
     rec.wait_for(lambda k, ev: k == "scan", timeout=20)
     assert w.running and rec.states.count(OPENING) == 2
     assert w.stop(5) and not w.camera_open
-
-
-def test_realtime_playback_takes_about_the_videos_length(videos):
-    w = CaptureWorker(str(videos["empty"]), realtime=True)
-    t0 = time.monotonic()
-    w.start()
-    assert w.wait(10)
-    assert 1.2 < time.monotonic() - t0 < 4.0  # 1.5 s of video
 
 
 @pytest.mark.parametrize("n", [3])

@@ -67,10 +67,15 @@ def test_expired_token_is_401_with_log_in_again(tmp_path):
     try:
         shop = make_shop(server)
         token = shop.token()
-        import time
+        from tests.helpers.wait import wait_until
 
-        time.sleep(1.5)
-        r = requests.get(server.url + "/queue", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        def answer():  # good until its 1 s have passed, then 401 for good
+            return requests.get(server.url + "/queue", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+
+        assert answer().status_code == 200
+        # (a list: a 401 Response is falsy)
+        [r] = wait_until(lambda: [a] if (a := answer()).status_code != 200 else None, timeout=10, interval=0.1,
+                         what="the token to expire")
         assert r.status_code == 401 and "expired" in r.json()["error"]
     finally:
         server.stop()

@@ -3,6 +3,8 @@ history, payouts — against a real server and a private cupsd."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt
 
 from shopdesk.ui.queue_model import COL
@@ -131,7 +133,7 @@ def test_history_and_payouts_windows_show_the_servers_numbers(counter, qtbot, tm
     assert "4.00" in pay.totals.text()
     assert len(pay.chart.series()) == 1 and pay.chart.series()[0].barSets()[0].at(0) == 4.0
     path = pay.export_csv(str(tmp_path / "p.csv"))
-    assert path and open(path).read().startswith("payout_id,period_start")
+    assert path and Path(path).read_text().startswith("payout_id,period_start")
 
 
 def test_the_main_thread_only_draws_while_printing(counter, qtbot):
