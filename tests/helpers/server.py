@@ -61,12 +61,12 @@ class ServerProcess:
     def start(self, timeout: float = 30.0) -> ServerProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **self.env}
-        log = open(self.log_path, "ab")
         # setpriv: the server dies with the test run, even when the run is killed (no orphans on a CI box)
         guard = ["setpriv", "--pdeathsig", "TERM", "--"] if shutil.which("setpriv") else []
-        self.proc = subprocess.Popen(
-            guard + SERVER_BIN + ["serve", "--host", "127.0.0.1", "--port", str(self.port)] + self._args(),
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        with open(self.log_path, "ab") as log:  # the child keeps its own copy of the file
+            self.proc = subprocess.Popen(
+                guard + SERVER_BIN + ["serve", "--host", "127.0.0.1", "--port", str(self.port)] + self._args(),
+                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
