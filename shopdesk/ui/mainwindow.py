@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QSplitter,
+    QSystemTrayIcon,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -156,6 +157,10 @@ class MainWindow(QMainWindow):
 
         self.scanner_keys = ScannerKeys(service, self)
         QApplication.instance().installEventFilter(self.scanner_keys)
+        self.tray: QSystemTrayIcon | None = None  # new-job notices, when the desktop has a tray
+        if QSystemTrayIcon.isSystemTrayAvailable() and service.settings.notifications:
+            self.tray = QSystemTrayIcon(self.windowIcon(), self)
+            self.tray.show()
 
     # --- building ----------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -336,7 +341,9 @@ class MainWindow(QMainWindow):
         self.empty.setVisible(self.model.rowCount() == 0)
         self.table.setVisible(self.model.rowCount() > 0)
         if added and not first:
-            self.service.announce_new(added)
+            text = self.service.announce_new(added)
+            if self.tray is not None and self.service.settings.notifications:
+                self.tray.showMessage("shopdesk — new jobs", text, QSystemTrayIcon.MessageIcon.Information, 5000)
         if first and self.proxy.rowCount() and not self.table.selectionModel().hasSelection():
             self.table.selectRow(0)  # the oldest job: what the shopkeeper prints next
         job, order = self.selected_job(), self.selected_order()

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QSystemTrayIcon, QWidget
+from PySide6.QtWidgets import QWidget
 
 from .. import __version__
 from ..client.api import ShopClient
@@ -89,7 +89,6 @@ class CounterService(QObject):
         self.watcher = QueueWatcher(client, self._on_queue_change, self.connection_changed.emit,
                                     on_unauthorized=self.logged_out.emit)
         self.sounds = Sounds(self.data_dir / "sounds", settings.sounds)
-        self.tray: QSystemTrayIcon | None = None
         self._heartbeat = QTimer(self, interval=60_000)
         self._heartbeat.timeout.connect(self.send_heartbeat)
         self._printer_timer = QTimer(self, interval=10_000)
@@ -114,9 +113,6 @@ class CounterService(QObject):
         self._printer_timer.start()
         self._heartbeat.start()
         self._lan_timer.start()
-        if QSystemTrayIcon.isSystemTrayAvailable() and self.settings.notifications and self.window is not None:
-            self.tray = QSystemTrayIcon(self.window.windowIcon(), self)
-            self.tray.show()
         self.tasks.run(self.core.resume, on_done=self._resumed, on_error=self._task_error("Resuming prints"))
 
     def shutdown(self) -> None:
@@ -150,13 +146,13 @@ class CounterService(QObject):
         self.refresh_shop()
         self.refresh_printers()
 
-    def announce_new(self, jobs: list[dict]) -> None:
+    def announce_new(self, jobs: list[dict]) -> str:
+        """The sound and the status line for new jobs; the words, for the window's tray notice."""
         self.sounds.play("new")
         n = len(jobs)
         text = f"{n} new job{'s' if n > 1 else ''}: " + ", ".join(f"{j['code']} {j['original_name']}" for j in jobs[:3])
         self.message.emit("New jobs", text, "status")
-        if self.tray is not None and self.settings.notifications:
-            self.tray.showMessage("shopdesk — new jobs", text, QSystemTrayIcon.MessageIcon.Information, 5000)
+        return text
 
     # --- shop --------------------------------------------------------------------------------------
     def who(self) -> str:
