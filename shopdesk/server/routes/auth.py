@@ -6,13 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import anyio
 from fastapi import APIRouter
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from ..deps import AnyUser, Ctx, anon_limit
 from ..errors import Forbidden, JSONResponse, Unauthorized
 from ..models import Shop, Token, User
 from ..schemas import LoginIn, LoginOut, OkOut, ProfileOut, errors
 from ..security import new_token, token_hash, verify_password
+from ..services.users import username_is
 from ..services.views import iso
 
 router = APIRouter(tags=["auth"])
@@ -25,7 +26,7 @@ async def login(body: LoginIn, ctx: Ctx):
     s = ctx.settings
     now = datetime.now(UTC)
     async with ctx.db.read() as session:
-        user = (await session.scalars(select(User).where(func.lower(User.username) == body.username.strip().lower()))).first()
+        user = (await session.scalars(select(User).where(username_is(body.username.strip())))).first()
     if user is not None and user.locked_until and user.locked_until > now:
         minutes = int((user.locked_until - now).total_seconds() // 60) + 1
         raise Forbidden(f"This account is locked after {s.max_failed_logins} wrong passwords. "

@@ -19,6 +19,7 @@ from ..errors import BadRequest, Conflict, NotFound
 from ..models import Shop, ShopEvent, ShopPrice, Token, User
 from ..security import hash_password
 from . import shops as shop_service
+from .users import username_is
 from .views import iso
 
 MIN_PASSWORD = 10
@@ -113,7 +114,7 @@ def check_prices(rows: list[dict], problems: Problems, field: str = "prices") ->
 
 
 async def username_taken(s: AsyncSession, username: str) -> bool:
-    return (await s.scalars(select(User.id).where(func.lower(User.username) == username.lower()))).first() is not None
+    return (await s.scalars(select(User.id).where(username_is(username)))).first() is not None
 
 
 # --- changes ---------------------------------------------------------------------------------------
