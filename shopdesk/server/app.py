@@ -15,6 +15,7 @@ from .config import Settings
 from .context import ServerContext
 from .db import Database, migrate
 from .errors import JSONResponse, install_error_handlers
+from .guards import RequestGuard
 from .routes import auth, customer, health, money, queue, shop
 from .storage import FileStore
 
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
             await asyncio.to_thread(migrate, settings.effective_database_url)
         db = Database(settings.effective_database_url)
         ctx = ServerContext(settings=settings, db=db, store=FileStore(settings.files_dir))
+        ctx.start_pools()
         app.state.ctx = ctx
         task = asyncio.create_task(sweeper.run_forever(ctx)) if sweep else None
         log.info("shopdesk server ready (database: %s)", "SQLite" if db.is_sqlite else "PostgreSQL")
@@ -45,11 +47,13 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            ctx.stop_pools()
             await db.dispose()
 
     app = FastAPI(title="shopdesk sync API", version=__version__, description=DESCRIPTION,
                   lifespan=lifespan, default_response_class=JSONResponse)
     install_error_handlers(app)
+    app.add_middleware(RequestGuard, settings=settings)
     for r in (health.router, auth.router, customer.router, queue.router, shop.router, money.router):
         app.include_router(r)
     return app

@@ -72,6 +72,24 @@ class RateLimited(ApiError):
         self.retry_after = retry_after
 
 
+class Unprocessable(ApiError):
+    status = 422
+
+
+class RequestTimeout(ApiError):
+    status = 408
+
+    def __init__(self, message: str):
+        super().__init__(message, headers={"Connection": "close"})  # the rest of the body is not awaited
+
+
+class Unavailable(ApiError):
+    status = 503
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message, headers={"Retry-After": str(max(1, int(retry_after)))})
+
+
 def _field(loc: tuple) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "form")]
     return ".".join(parts) or "request"

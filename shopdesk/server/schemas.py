@@ -35,7 +35,8 @@ class ErrorOut(BaseModel):
 def errors(*codes: int) -> dict:
     text = {400: "Invalid request", 401: "No token, or it expired", 403: "Wrong role or another shop's data",
             404: "Unknown", 409: "Conflicts with the current state", 413: "Too large",
-            429: "Rate limited (see Retry-After)"}
+            422: "This Idempotency-Key was used for a different request", 429: "Rate limited (see Retry-After)",
+            503: "Busy checking other files; try again (see Retry-After)"}
     return {c: {"model": ErrorOut, "description": text[c]} for c in codes}
 
 
@@ -235,7 +236,7 @@ class EarningsPoint(BaseModel):
 
 
 class SettleIn(BaseModel):
-    shop_id: int | None = Field(default=None, ge=1)
+    shop_id: int | None = Field(default=None, ge=1, le=2_147_483_647)
 
 
 class SettleOut(BaseModel):

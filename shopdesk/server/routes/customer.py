@@ -15,9 +15,10 @@ from ...domain.money import to_decimal
 from ...domain.pricing import PriceTable
 from ...domain.printsettings import InvalidSettings, PrintSettings
 from ..deps import Ctx, MaybeUser, anon_limit
-from ..errors import BadRequest, Conflict, Forbidden, JSONResponse, NotFound
+from ..errors import BadRequest, Conflict, Forbidden, JSONResponse, NotFound, Unavailable
 from ..idempotency import Once
 from ..models import Order, Shop
+from ..sandbox import Busy, Refusal
 from ..schemas import CostOut, JobStatusOut, UploadOut, errors
 from ..services import jobs as job_service
 from ..services.files import discard_unused
@@ -27,8 +28,8 @@ from ..services.views import iso
 from ..uploads import (
     FILE_FIELDS,
     NOT_COUNTABLE,
+    UNUSUAL,
     ReceivedForm,
-    Unreadable,
     count_pages,
     read_multipart,
     sniff_type,
@@ -65,7 +66,7 @@ async def _receive(request: Request, ctx: Ctx) -> ReceivedForm:
                                 max_request=s.max_request_mb * 2**20, max_files=s.max_files_per_upload)
 
 
-async def _price(form: ReceivedForm, settings: PrintSettings, prices: PriceTable) -> list[PricedFile]:
+async def _price(ctx, form: ReceivedForm, settings: PrintSettings, prices: PriceTable) -> list[PricedFile]:
     """Type from content, page count, cost for every file; all problems reported together."""
     problems: list[str] = []
     out: list[PricedFile] = []
@@ -80,11 +81,16 @@ async def _price(form: ReceivedForm, settings: PrintSettings, prices: PriceTable
         if ctype is None:
             problems.append(f"'{f.name}' is not a PDF, PNG or JPEG file. {NOT_COUNTABLE}")
             continue
+        s = ctx.settings
         try:
-            pages = await anyio.to_thread.run_sync(count_pages, f.temp_path, ctype)
-        except Unreadable as exc:
+            pages = await ctx.file_checks.run(count_pages, str(f.temp_path), ctype, s.max_pages_per_file,
+                                              s.max_image_megapixels * 1_000_000, refused=UNUSUAL)
+        except Refusal as exc:
             problems.append(f"'{f.name}' {exc}. {NOT_COUNTABLE}")
             continue
+        except Busy as exc:
+            raise Unavailable("The shop's server is busy checking other files; please try again in a minute.",
+                              retry_after=30) from exc
         cost = prices.cost(pages=pages, copies=settings.copies, color=settings.color_mode, paper=settings.paper_size)
         out.append(PricedFile(f.name, f.temp_path, f.sha256, f.size, ctype, pages, cost))
     if problems:
@@ -112,17 +118,17 @@ def _shop_id(form: ReceivedForm) -> int:
     return value
 
 
-@router.post("/upload", response_model=UploadOut, responses=errors(400, 401, 404, 409, 413, 429),
+@router.post("/upload", response_model=UploadOut, responses=errors(400, 401, 404, 409, 413, 422, 429, 503),
              openapi_extra=_FORM_DOC, dependencies=[anon_limit("upload")])
 async def upload(request: Request, ctx: Ctx, customer: MaybeUser):
     """Walk-in (no token) or customer upload of one or more files with their print settings."""
     if customer is not None and customer.role != "customer":
         raise Forbidden("Uploads are made by customers; log out of the shop account to upload.")
-    once = await Once.begin(ctx, request, customer.scope if customer else "anon")
-    if once.replay is not None:
-        return once.replay
-    form = await _receive(request, ctx)
+    form = await _receive(request, ctx)  # read first: a replay needs the same request, body included
     try:
+        once = await Once.begin(ctx, request, customer.scope if customer else "anon", content=form.digest())
+        if once.replay is not None:
+            return once.replay
         settings = _settings(form)
         shop_id = _shop_id(form)
         async with ctx.db.read() as s:
@@ -132,7 +138,7 @@ async def upload(request: Request, ctx: Ctx, customer: MaybeUser):
             if not shop.is_open:
                 raise Conflict(f"'{shop.name}' is closed right now; please upload when it is open.")
             prices = await price_table(s, shop_id)
-        priced = await _price(form, settings, prices)
+        priced = await _price(ctx, form, settings, prices)
         customer_name = form.fields.get("customer_name", "").strip()[:120]
         phone = form.fields.get("phone", "").strip()[:40]
 
@@ -160,7 +166,7 @@ async def upload(request: Request, ctx: Ctx, customer: MaybeUser):
         form.discard()  # whatever was not kept (errors, or content already stored)
 
 
-@router.post("/calculate-cost", response_model=CostOut, responses=errors(400, 404, 413, 429),
+@router.post("/calculate-cost", response_model=CostOut, responses=errors(400, 404, 413, 429, 503),
              openapi_extra=_FORM_DOC, dependencies=[anon_limit("anon")])
 async def calculate_cost(request: Request, ctx: Ctx):
     """The same form as /upload; counts pages and prices them, stores nothing."""
@@ -174,7 +180,7 @@ async def calculate_cost(request: Request, ctx: Ctx):
                 if await s.get(Shop, shop_id) is None:
                     raise NotFound(f"No shop with id {shop_id}.")
                 prices = await price_table(s, shop_id)
-        priced = await _price(form, settings, prices)
+        priced = await _price(ctx, form, settings, prices)
         return JSONResponse({"files": [{"original_name": p.name, "num_pages": p.pages, "cost": to_decimal(p.cost_cents)}
                                 for p in priced],
                        "total_cost": to_decimal(sum(p.cost_cents for p in priced))})
@@ -213,7 +219,7 @@ def _qr_png(text: str) -> bytes:
     return buf.getvalue()
 
 
-@router.post("/withdraw/{code}", response_model=JobStatusOut, responses=errors(400, 404, 409, 429),
+@router.post("/withdraw/{code}", response_model=JobStatusOut, responses=errors(400, 404, 409, 422, 429),
              dependencies=[anon_limit("anon")])
 async def withdraw(code: str, request: Request, ctx: Ctx):
     """The customer takes a waiting job back (refunded); refused while it is printing."""
