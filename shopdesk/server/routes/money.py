@@ -47,7 +47,7 @@ async def earnings(p: Owner, ctx: Ctx, group_by: Literal["day", "week"] = "day",
                           "amount": to_decimal(b["amount_cents"])} for b in series])
 
 
-@router.post("/admin/payouts/settle", response_model=SettleOut, responses=errors(400, 401, 403, 429))
+@router.post("/admin/payouts/settle", response_model=SettleOut, responses=errors(400, 401, 403, 422, 429))
 async def settle(request: Request, p: Admin, ctx: Ctx, body: Annotated[SettleIn, Body()] = None):
     """Turns unsettled earnings (of one shop, or of every shop) into pending payouts."""
     body = body or SettleIn()
