@@ -36,18 +36,21 @@ def delay_after(failures: int) -> int:
     return min(MAX_DELAY_SECONDS, 2 ** (failures - FREE_FAILURES - 1))
 
 
-async def check_allowed(db: Database, username: str, client: str, now: datetime | None = None) -> None:
-    """Raises RateLimited (429 + Retry-After) while this address must wait before trying this username."""
+async def check_allowed(db: Database, username: str, client: str, now: datetime | None = None) -> bool:
+    """Raises RateLimited (429 + Retry-After) while this address must wait before trying this username.
+    Returns whether earlier failures of the pair are on record (a success then clears them)."""
     now = now or datetime.now(UTC)
     name, client = _key(username, client)
     async with db.read() as s:
-        blocked = (await s.execute(select(LoginFailure.blocked_until).where(
-            LoginFailure.username == name, LoginFailure.client == client))).scalar()
+        row = (await s.execute(select(LoginFailure.blocked_until).where(
+            LoginFailure.username == name, LoginFailure.client == client))).first()
+    blocked = row.blocked_until if row is not None else None
     if blocked is not None and blocked > now:
         wait = int((blocked - now).total_seconds()) + 1
         when = f"{wait} s" if wait < 120 else f"{(wait + 59) // 60} min"
         raise RateLimited(f"Too many wrong passwords for this username from your address. Try again in {when}, "
                           "or ask the shop's owner.", wait)
+    return row is not None
 
 
 async def record_failure(db: Database, settings: Settings, *, username: str, client: str, user: User | None,

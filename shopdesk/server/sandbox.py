@@ -33,7 +33,7 @@ except ImportError:  # pragma: no cover - Windows
     resource = None  # type: ignore[assignment]
 
 # Below the server in the CPU scheduler's eyes: when both want a core, the server's logins and queue win.
-WORKER_NICENESS = 10
+WORKER_NICENESS = 19
 # A worker is replaced after this many tasks, so nothing a task leaves behind (memory) adds up.
 TASKS_PER_WORKER = 200
 

@@ -27,7 +27,7 @@ async def login(body: LoginIn, request: Request, ctx: Ctx):
     all get the same answer."""
     s = ctx.settings
     client = client_ip(request)
-    await logins.check_allowed(ctx.db, body.username, client)
+    failed_before = await logins.check_allowed(ctx.db, body.username, client)
     async with ctx.db.read() as session:
         user = (await session.scalars(select(User).where(func.lower(User.username) == body.username.strip().lower()))).first()
     ok = await anyio.to_thread.run_sync(verify_password, user.password_hash if user else None, body.password,
@@ -35,7 +35,8 @@ async def login(body: LoginIn, request: Request, ctx: Ctx):
     if not ok or user is None or not user.active:
         await logins.record_failure(ctx.db, s, username=body.username, client=client, user=user)
         raise Unauthorized("Wrong username or password.")
-    await logins.record_success(ctx.db, username=body.username, client=client)
+    if failed_before:
+        await logins.record_success(ctx.db, username=body.username, client=client)
     now = datetime.now(UTC)
     token = new_token()
     expires = now + timedelta(seconds=s.token_ttl_seconds)
