@@ -39,10 +39,12 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
         ctx.start_pools()
         app.state.ctx = ctx
         task = asyncio.create_task(sweeper.run_forever(ctx)) if sweep else None
+        warm = asyncio.create_task(ctx.file_checks.warm())
         log.info("shopdesk server ready (database: %s)", "SQLite" if db.is_sqlite else "PostgreSQL")
         try:
             yield
         finally:
+            warm.cancel()
             if task:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -56,7 +58,37 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     app.add_middleware(RequestGuard, settings=settings)
     for r in (health.router, auth.router, customer.router, queue.router, shop.router, money.router):
         app.include_router(r)
+    _document_errors_as_served(app)
     return app
+
+
+def _document_errors_as_served(app: FastAPI) -> None:
+    """FastAPI documents a 422 "HTTPValidationError" for every route with parameters; this server answers
+    invalid input with 400 and the error envelope (errors.py), and 422 only for a reused Idempotency-Key.
+    The served document says what is served: 400 with ErrorOut wherever input is validated, and every
+    route may answer 429 (rate limits)."""
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        error_ref = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+        for ops in doc.get("paths", {}).values():
+            for op in ops.values():
+                responses = op.setdefault("responses", {})
+                auto = responses.get("422", {}).get("content", {}).get("application/json", {}).get("schema", {})
+                if auto.get("$ref", "").endswith("/HTTPValidationError"):
+                    del responses["422"]
+                    responses.setdefault("400", {"description": "Invalid request", "content": error_ref})
+                responses.setdefault("429", {"description": "Rate limited (see Retry-After)", "content": error_ref})
+        schemas = doc.get("components", {}).get("schemas", {})
+        for name in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(name, None)
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi
 
 
 def app_from_env() -> FastAPI:

@@ -9,13 +9,14 @@ import simplejson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import Response
+from starlette.responses import JSONResponse as StarletteJSONResponse
 
 log = logging.getLogger("shopdesk.server")
 
 
-class JSONResponse(Response):
-    """JSON with Decimal amounts written as numbers with their two decimals (25.00, not 25.0)."""
+class JSONResponse(StarletteJSONResponse):
+    """JSON with Decimal amounts written as numbers with their two decimals (25.00, not 25.0). A subclass of
+    Starlette's, so FastAPI documents each route's response model as its JSON schema."""
 
     media_type = "application/json"
 

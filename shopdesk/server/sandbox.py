@@ -132,7 +132,9 @@ def _worker_main(conn) -> None:
 # --- the server's side --------------------------------------------------------------------------------
 
 def _mp_context(preload: list[str]):
-    if sys.platform.startswith("linux") and "forkserver" in multiprocessing.get_all_start_methods():
+    # A frozen bundle (PyInstaller) re-runs its own executable for a child: "spawn" is what it supports.
+    frozen = getattr(sys, "frozen", False)
+    if not frozen and sys.platform.startswith("linux") and "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(preload)
         return ctx
@@ -216,6 +218,16 @@ class WorkerPool:
             raise Refusal(value)
         log.warning("file check refused: %s (%s)", kind, value)
         raise Refusal(refused)
+
+    async def warm(self) -> None:
+        """Starts one worker ahead of the first file (starting the forkserver and importing the parsers
+        takes about a second), so the first customer does not wait for it."""
+        if not self._idle and not self._closed:
+            worker = await asyncio.to_thread(self._start)
+            if self._closed:
+                worker.stop()
+            else:
+                self._idle.append(worker)
 
     def _start(self) -> _Worker:
         self.started += 1

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from fastapi import Path
-from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 
 def _encodable(value: str) -> str:
@@ -28,6 +28,25 @@ Money = Annotated[Decimal, WithJsonSchema({"type": "number", "description": "amo
 Status = Literal["uploaded", "printing", "downloaded", "cancelled", "withdrawn"]
 
 
+def _json_integer(value):
+    """JSON Schema's integer: 5 and 5.0, never "5" or true."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def json_int(ge: int, le: int):
+    """An integer field of a request body, bounded (an id beyond 32 bits is refused, not overflowed)."""
+    return Annotated[int, Field(ge=ge, le=le), BeforeValidator(_json_integer)]
+
+
+class In(BaseModel):
+    """A request body: types as documented, nothing coerced ({"is_open": 0} is not a boolean, "5" is not
+    a number)."""
+
+    model_config = ConfigDict(strict=True)
+
+
 class ErrorOut(BaseModel):
     error: str = Field(examples=["Cannot start printing this job: it is already printing at Counter 2."])
 
@@ -40,7 +59,7 @@ def errors(*codes: int) -> dict:
     return {c: {"model": ErrorOut, "description": text[c]} for c in codes}
 
 
-class LoginIn(BaseModel):
+class LoginIn(In):
     username: Text = Field(min_length=1, max_length=80)
     password: Text = Field(min_length=1, max_length=200)
 
@@ -142,12 +161,12 @@ class JobStatusOut(BaseModel):
     updated_at: str
 
 
-class PrintStartedIn(BaseModel):
+class PrintStartedIn(In):
     printer: Text = Field(default="", max_length=120)
     counter: Text = Field(default="", max_length=120)
 
 
-class ReasonIn(BaseModel):
+class ReasonIn(In):
     reason: Text = Field(default="", max_length=1000)
 
 
@@ -156,7 +175,7 @@ class FailedIn(ReasonIn):
                           description="the counter reporting; refused (409) if another counter holds the job now")
 
 
-class ConfirmIn(BaseModel):
+class ConfirmIn(In):
     printer: Text = Field(default="", max_length=120)
     counter: Text = Field(default="", max_length=120)
 
@@ -191,12 +210,13 @@ class ShopOut(BaseModel):
     is_open: bool
     last_heartbeat_at: str | None
     heartbeat_limit_seconds: int
-    commission: Decimal = Field(description="platform commission, 0 to 1")
+    commission: Annotated[Decimal, WithJsonSchema({"type": "number", "description": "platform commission, 0 to 1",
+                                                   "examples": [0.05]})]
     prices: list[PriceOut]
     waiting_jobs: int
 
 
-class ShopStatusIn(BaseModel):
+class ShopStatusIn(In):
     is_open: bool
 
 
@@ -235,15 +255,15 @@ class EarningsPoint(BaseModel):
     amount: Money
 
 
-class SettleIn(BaseModel):
-    shop_id: int | None = Field(default=None, ge=1, le=2_147_483_647)
+class SettleIn(In):
+    shop_id: json_int(1, 2_147_483_647) | None = None
 
 
 class SettleOut(BaseModel):
     payouts: list[PayoutOut]
 
 
-class PayoutUpdateIn(BaseModel):
+class PayoutUpdateIn(In):
     status: Literal["processing", "paid"]
 
 

@@ -201,7 +201,7 @@ class Unreadable(Refusal):
     """The file's problem in words, for the 400 message."""
 
 
-def count_pages(path: Path, content_type: str, max_pages: int, max_pixels: int) -> int:
+def count_pages(path: Path, content_type: str, max_pages: int = 2000, max_pixels: int = 100_000_000) -> int:
     """A sandbox task. Raises Unreadable (a Refusal) with what is wrong."""
     if content_type == "application/pdf":
         return _count_pdf_pages(Path(path), max_pages)

@@ -37,16 +37,17 @@ from ..uploads import (
 
 router = APIRouter(tags=["customer"])
 
-_FORM_DOC = {
-    "requestBody": {
+def _form_doc(*, shop_required: bool) -> dict:
+    return {"requestBody": {
         "required": True,
         "content": {"multipart/form-data": {"schema": {
             "type": "object",
-            "required": ["files[]"],
+            "required": ["files[]", "shop_id"] if shop_required else ["files[]"],
             "properties": {
-                "files[]": {"type": "array", "items": {"type": "string", "format": "binary"},
+                "files[]": {"type": "array", "items": {"type": "string", "format": "binary"}, "minItems": 1,
+                            "maxItems": 20,
                             "description": "PDF, PNG or JPEG files (20 MB each, 100 MB per request); `file` works too"},
-                "shop_id": {"type": "integer"},
+                "shop_id": {"type": "integer", "minimum": 1, "maximum": 2_147_483_647},
                 "copies": {"type": "integer", "minimum": 1, "maximum": 99, "default": 1},
                 "print_mode": {"type": "string", "enum": ["single", "double"], "default": "single"},
                 "color_mode": {"type": "string", "enum": ["bw", "color"], "default": "bw"},
@@ -56,8 +57,7 @@ _FORM_DOC = {
                 "phone": {"type": "string", "maxLength": 40},
             },
         }}},
-    }
-}
+    }}
 
 
 async def _receive(request: Request, ctx: Ctx) -> ReceivedForm:
@@ -100,9 +100,22 @@ async def _price(ctx, form: ReceivedForm, settings: PrintSettings, prices: Price
 
 def _settings(form: ReceivedForm) -> PrintSettings:
     try:
-        return PrintSettings.parse(form.fields)
+        settings = PrintSettings.parse(form.fields)
     except InvalidSettings as exc:
         raise BadRequest(str(exc)) from exc
+    _contact(form)  # too long a name or phone is refused with the settings, on both routes
+    return settings
+
+
+def _contact(form: ReceivedForm) -> tuple[str, str]:
+    """The customer's name and phone as documented (at most 120 and 40 characters), never cut silently."""
+    name = form.fields.get("customer_name", "").strip()
+    phone = form.fields.get("phone", "").strip()
+    problems = [f"{field} must be at most {limit} characters" for field, value, limit in
+                (("customer_name", name, 120), ("phone", phone, 40)) if len(value) > limit]
+    if problems:
+        raise BadRequest("; ".join(problems))
+    return name, phone
 
 
 def _shop_id(form: ReceivedForm) -> int:
@@ -118,8 +131,8 @@ def _shop_id(form: ReceivedForm) -> int:
     return value
 
 
-@router.post("/upload", response_model=UploadOut, responses=errors(400, 401, 404, 409, 413, 422, 429, 503),
-             openapi_extra=_FORM_DOC, dependencies=[anon_limit("upload")])
+@router.post("/upload", response_model=UploadOut, responses=errors(400, 401, 403, 404, 409, 413, 422, 429, 503),
+             openapi_extra=_form_doc(shop_required=True), dependencies=[anon_limit("upload")])
 async def upload(request: Request, ctx: Ctx, customer: MaybeUser):
     """Walk-in (no token) or customer upload of one or more files with their print settings."""
     if customer is not None and customer.role != "customer":
@@ -139,8 +152,7 @@ async def upload(request: Request, ctx: Ctx, customer: MaybeUser):
                 raise Conflict(f"'{shop.name}' is closed right now; please upload when it is open.")
             prices = await price_table(s, shop_id)
         priced = await _price(ctx, form, settings, prices)
-        customer_name = form.fields.get("customer_name", "").strip()[:120]
-        phone = form.fields.get("phone", "").strip()[:40]
+        customer_name, phone = _contact(form)
 
         async def handler(s, after):
             for p in priced:
@@ -167,7 +179,7 @@ async def upload(request: Request, ctx: Ctx, customer: MaybeUser):
 
 
 @router.post("/calculate-cost", response_model=CostOut, responses=errors(400, 404, 413, 429, 503),
-             openapi_extra=_FORM_DOC, dependencies=[anon_limit("anon")])
+             openapi_extra=_form_doc(shop_required=False), dependencies=[anon_limit("anon")])
 async def calculate_cost(request: Request, ctx: Ctx):
     """The same form as /upload; counts pages and prices them, stores nothing."""
     form = await _receive(request, ctx)

@@ -34,6 +34,9 @@ from ..services.files import discard_unused
 from ..services.views import audit_json, job_json, order_json
 
 router = APIRouter(tags=["queue"])
+# A stored file is served with the type its content was found to be on upload.
+FILE_TYPES = {t: {"schema": {"type": "string", "format": "binary"}}
+              for t in ("application/pdf", "image/png", "image/jpeg")}
 
 
 def _etag(shop_id: int, rev: int) -> str:
@@ -84,7 +87,7 @@ async def get_queue(request: Request, p: ShopUser, ctx: Ctx,
                     headers={"ETag": _etag(shop_id, rev), "Cache-Control": "no-cache"})
 
 
-@router.get("/queue/download/{file_id}", responses={200: {"content": {"application/octet-stream": {}},
+@router.get("/queue/download/{file_id}", responses={200: {"content": FILE_TYPES,
                                                           "description": "the file's bytes"},
                                                     **errors(401, 403, 404, 429)},
             response_class=Response)
@@ -218,7 +221,7 @@ async def job_by_code(code: str, p: ShopUser, ctx: Ctx):
     return JSONResponse(out)
 
 
-@router.get("/file/{code}/content", responses={200: {"content": {"application/octet-stream": {}},
+@router.get("/file/{code}/content", responses={200: {"content": FILE_TYPES,
                                                      "description": "the file's bytes"},
                                                **errors(401, 403, 404, 429)}, response_class=Response)
 async def job_content(code: str, p: ShopUser, ctx: Ctx):
