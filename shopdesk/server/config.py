@@ -39,8 +39,10 @@ class Settings:
     upload_rate_per_min: int = 5  # SHOPDESK_UPLOAD_RATE_PER_MIN (per client IP)
     anon_rate_per_min: int = 60  # SHOPDESK_ANON_RATE_PER_MIN (other unauthenticated routes, per IP)
     auth_rate_per_min: int = 600  # SHOPDESK_AUTH_RATE_PER_MIN (per token)
+    # Wrong passwords in a row for one username from one client address before that pair is locked out
+    # (logins.py: the 3rd and later first wait 1, 2, 4 … s); other addresses are never locked by them.
     max_failed_logins: int = 5  # SHOPDESK_MAX_FAILED_LOGINS
-    lockout_seconds: int = 15 * 60  # SHOPDESK_LOCKOUT_SECONDS
+    lockout_seconds: int = 15 * 60  # SHOPDESK_LOCKOUT_SECONDS (how long the pair stays locked)
     max_file_mb: int = 20  # SHOPDESK_MAX_FILE_MB
     max_request_mb: int = 100  # SHOPDESK_MAX_REQUEST_MB
     max_files_per_upload: int = 20  # SHOPDESK_MAX_FILES_PER_UPLOAD
