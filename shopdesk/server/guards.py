@@ -18,7 +18,9 @@ try:
 except ImportError:  # pragma: no cover - uvicorn without httptools: no header timeout
     HttpToolsProtocol = None  # type: ignore[assignment,misc]
 
-_STREAMED = (b"multipart/form-data",)
+# Only the upload routes stream their (multipart) bodies; everywhere else a body is small and capped,
+# whatever its Content-Type says.
+STREAMED_PATHS = ("/upload", "/calculate-cost")
 
 
 def _json_bytes(status: int, message: str) -> tuple[dict, dict]:
@@ -49,7 +51,7 @@ class RequestGuard:
                 raise RequestTimeout(f"The request body stopped arriving for {idle:.0f} s; please send it "
                                      "again.") from exc
 
-        if ctype in _STREAMED:
+        if scope.get("path") in STREAMED_PATHS and ctype == b"multipart/form-data":
             return await self.app(scope, patient_receive, send)
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.cap:

@@ -264,6 +264,9 @@ def test_a_json_body_over_the_cap_is_413(guarded):
 
     r = requests.post(guarded.url + "/login", data=chunks(), headers={"Content-Type": "application/json"}, timeout=10)
     assert r.status_code == 413
+    # only the upload routes stream multipart bodies; elsewhere the cap holds whatever the Content-Type
+    r = requests.post(guarded.url + "/login", files={"f": ("x.pdf", b"x" * 70_000)}, timeout=10)
+    assert r.status_code == 413
 
 
 def _raw(server, data: bytes, wait: float) -> tuple[bytes, float]:

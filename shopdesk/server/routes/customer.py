@@ -66,10 +66,11 @@ async def _receive(request: Request, ctx: Ctx) -> ReceivedForm:
                                 max_request=s.max_request_mb * 2**20, max_files=s.max_files_per_upload)
 
 
-async def _price(ctx, form: ReceivedForm, settings: PrintSettings, prices: PriceTable) -> list[PricedFile]:
-    """Type from content, page count, cost for every file; all problems reported together."""
+async def _price(ctx, form: ReceivedForm, settings: PrintSettings, prices) -> list[PricedFile]:
+    """Type from content, page count, cost for every file; all problems reported together. `prices` is
+    awaited only once every file is counted: a refused file costs the database nothing."""
     problems: list[str] = []
-    out: list[PricedFile] = []
+    counted: list[tuple] = []
     files = [f for f in form.files if f.field in FILE_FIELDS]
     if not files:
         raise BadRequest("no file was sent: add one or more files as files[] (or file)")
@@ -91,11 +92,14 @@ async def _price(ctx, form: ReceivedForm, settings: PrintSettings, prices: Price
         except Busy as exc:
             raise Unavailable("The shop's server is busy checking other files; please try again in a minute.",
                               retry_after=30) from exc
-        cost = prices.cost(pages=pages, copies=settings.copies, color=settings.color_mode, paper=settings.paper_size)
-        out.append(PricedFile(f.name, f.temp_path, f.sha256, f.size, ctype, pages, cost))
+        counted.append((f, ctype, pages))
     if problems:
         raise BadRequest("; ".join(problems))
-    return out
+    table: PriceTable = await prices()
+    return [PricedFile(f.name, f.temp_path, f.sha256, f.size, ctype, pages,
+                       table.cost(pages=pages, copies=settings.copies, color=settings.color_mode,
+                                  paper=settings.paper_size))
+            for f, ctype, pages in counted]
 
 
 def _settings(form: ReceivedForm) -> PrintSettings:
@@ -150,7 +154,11 @@ async def upload(request: Request, ctx: Ctx, customer: MaybeUser):
                 raise NotFound(f"No shop with id {shop_id}.")
             if not shop.is_open:
                 raise Conflict(f"'{shop.name}' is closed right now; please upload when it is open.")
-            prices = await price_table(s, shop_id)
+            table = await price_table(s, shop_id)
+
+        async def prices() -> PriceTable:
+            return table
+
         priced = await _price(ctx, form, settings, prices)
         customer_name, phone = _contact(form)
 
@@ -185,13 +193,16 @@ async def calculate_cost(request: Request, ctx: Ctx):
     form = await _receive(request, ctx)
     try:
         settings = _settings(form)
-        prices = PriceTable()
-        if form.fields.get("shop_id", "").strip():
-            shop_id = _shop_id(form)
+        shop_id = _shop_id(form) if form.fields.get("shop_id", "").strip() else None
+
+        async def prices() -> PriceTable:
+            if shop_id is None:
+                return PriceTable()
             async with ctx.db.read() as s:
                 if await s.get(Shop, shop_id) is None:
                     raise NotFound(f"No shop with id {shop_id}.")
-                prices = await price_table(s, shop_id)
+                return await price_table(s, shop_id)
+
         priced = await _price(ctx, form, settings, prices)
         return JSONResponse({"files": [{"original_name": p.name, "num_pages": p.pages, "cost": to_decimal(p.cost_cents)}
                                 for p in priced],
