@@ -56,17 +56,19 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
                   lifespan=lifespan, default_response_class=JSONResponse)
     install_error_handlers(app)
     app.add_middleware(RequestGuard, settings=settings)
-    for r in (health.router, auth.router, customer.router, queue.router, shop.router, money.router):
+    routers = (health.router, auth.router, customer.router, queue.router, shop.router, money.router)
+    for r in routers:
         app.include_router(r)
-    _document_errors_as_served(app)
+    _document_errors_as_served(app, routers)
     return app
 
 
-def _document_errors_as_served(app: FastAPI) -> None:
+def _document_errors_as_served(app: FastAPI, routers) -> None:
     """FastAPI documents a 422 "HTTPValidationError" for every route with parameters; this server answers
     invalid input with 400 and the error envelope (errors.py), and 422 only for a reused Idempotency-Key.
-    The served document says what is served: 400 with ErrorOut wherever input is validated, and every
-    route may answer 429 (rate limits)."""
+    The served document says what is served: 400 with ErrorOut wherever input is validated, every route
+    may answer 429 (rate limits), and the routes that need a token say so (a bearer security scheme).
+    Routers are given as included (a prefix would have to be added to their paths)."""
     from fastapi.openapi.utils import get_openapi
 
     def openapi() -> dict:
@@ -74,8 +76,13 @@ def _document_errors_as_served(app: FastAPI) -> None:
             return app.openapi_schema
         doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
         error_ref = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
-        for ops in doc.get("paths", {}).values():
-            for op in ops.values():
+        doc.setdefault("components", {})["securitySchemes"] = {
+            "bearer": {"type": "http", "scheme": "bearer", "description": "the token from POST /login"}}
+        needs_token = _routes_needing_a_token(routers)
+        for path, ops in doc.get("paths", {}).items():
+            for method, op in ops.items():
+                if (method.upper(), path) in needs_token:
+                    op["security"] = [{"bearer": []}]
                 responses = op.setdefault("responses", {})
                 auto = responses.get("422", {}).get("content", {}).get("application/json", {}).get("schema", {})
                 if auto.get("$ref", "").endswith("/HTTPValidationError"):
@@ -89,6 +96,23 @@ def _document_errors_as_served(app: FastAPI) -> None:
         return doc
 
     app.openapi = openapi
+
+
+def _routes_needing_a_token(routers) -> set[tuple[str, str]]:
+    """(METHOD, path) of every route whose dependencies require a bearer token (deps.current_principal)."""
+    from fastapi.routing import APIRoute
+
+    from .deps import current_principal
+
+    def needs(dependant) -> bool:
+        return any(d.call is current_principal or needs(d) for d in dependant.dependencies)
+
+    out: set[tuple[str, str]] = set()
+    for route in (r for router in routers for r in router.routes):
+        if isinstance(route, APIRoute) and needs(route.dependant):
+            path = route.path_format
+            out |= {(m, path) for m in route.methods}
+    return out
 
 
 def app_from_env() -> FastAPI:
