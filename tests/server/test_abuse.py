@@ -68,6 +68,7 @@ def test_the_page_tree_bomb_is_refused_as_unusual_and_logins_still_answer(api_sh
                          timeout=10).status_code == 200
 
 
+@pytest.mark.slow  # starts its own server, or waits out a timeout or a delay
 def test_page_cap_is_a_setting_and_a_file_at_the_cap_is_accepted(tmp_path):
     server = ServerProcess(tmp_path / "s", env={"SHOPDESK_MAX_PAGES_PER_FILE": "50",
                                                 "SHOPDESK_MAX_IMAGE_MEGAPIXELS": "1"}).start()
@@ -148,6 +149,7 @@ def test_staff_key_with_another_body_is_422(api_shop):
 
 # --- proxies -------------------------------------------------------------------------------------------
 
+@pytest.mark.slow  # starts its own server, or waits out a timeout or a delay
 def test_forwarded_for_is_ignored_unless_the_proxy_is_trusted(tmp_path, guarded):
     plain = ServerProcess(tmp_path / "plain", env={"SHOPDESK_LOGIN_RATE_PER_MIN": "3"}).start()
     try:
@@ -165,6 +167,7 @@ def test_forwarded_for_is_ignored_unless_the_proxy_is_trusted(tmp_path, guarded)
                          headers=B, timeout=10).status_code == 200
 
 
+@pytest.mark.slow  # starts its own server, or waits out a timeout or a delay
 def test_the_embedded_server_never_believes_forwarded_for(tmp_path):
     from shopdesk.server.config import Settings
     from shopdesk.server.embedded import EmbeddedServer
@@ -183,6 +186,7 @@ def _login(server, username, password, headers):
                          headers=headers, timeout=10)
 
 
+@pytest.mark.slow  # starts its own server, or waits out a timeout or a delay
 def test_guessing_locks_only_the_guessing_address_and_tells_the_shop(guarded):
     shop = make_shop(guarded)
     owner, pw = shop.owner
@@ -282,6 +286,7 @@ def _raw(server, data: bytes, wait: float) -> tuple[bytes, float]:
     return reply, time.monotonic() - started
 
 
+@pytest.mark.slow  # starts its own server, or waits out a timeout or a delay
 def test_slow_headers_and_a_stalled_body_are_cut_off(guarded):
     reply, took = _raw(guarded, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ", 1)
     assert reply.startswith(b"HTTP/1.1 408") and took < 5, (reply[:80], took)

@@ -12,7 +12,8 @@ import pytest
 
 from shopdesk.server.sandbox import Limits, Refusal, WorkerPool
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="rlimits as set on Linux")
+pytestmark = [pytest.mark.skipif(not sys.platform.startswith("linux"), reason="rlimits as set on Linux"),
+              pytest.mark.slow]  # each limit is waited out
 
 
 def spin(n: int) -> int:
