@@ -15,6 +15,7 @@ from .config import Settings
 from .context import ServerContext
 from .db import Database, migrate
 from .errors import JSONResponse, install_error_handlers
+from .guards import RequestGuard
 from .routes import auth, customer, health, money, owner, pages, queue, shop
 from .storage import FileStore
 
@@ -35,26 +36,85 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
             await asyncio.to_thread(migrate, settings.effective_database_url)
         db = Database(settings.effective_database_url)
         ctx = ServerContext(settings=settings, db=db, store=FileStore(settings.files_dir))
+        ctx.start_pools()
         app.state.ctx = ctx
         task = asyncio.create_task(sweeper.run_forever(ctx)) if sweep else None
+        warm = asyncio.create_task(ctx.file_checks.warm())
         log.info("shopdesk server ready (database: %s)", "SQLite" if db.is_sqlite else "PostgreSQL")
         try:
             yield
         finally:
+            warm.cancel()
             if task:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            ctx.stop_pools()
             await db.dispose()
 
     app = FastAPI(title="shopdesk sync API", version=__version__, description=DESCRIPTION,
                   lifespan=lifespan, default_response_class=JSONResponse)
     install_error_handlers(app)
-    for r in (health.router, auth.router, customer.router, queue.router, shop.router, owner.router, money.router,
-              pages.router):
+    app.add_middleware(RequestGuard, settings=settings)
+    routers = (health.router, auth.router, customer.router, queue.router, shop.router, owner.router,
+               money.router, pages.router)
+    for r in routers:
         app.include_router(r)
     app.add_middleware(BaseSecurityHeaders)
+    _document_errors_as_served(app, routers)
     return app
+
+
+def _document_errors_as_served(app: FastAPI, routers) -> None:
+    """FastAPI documents a 422 "HTTPValidationError" for every route with parameters; this server answers
+    invalid input with 400 and the error envelope (errors.py), and 422 only for a reused Idempotency-Key.
+    The served document says what is served: 400 with ErrorOut wherever input is validated, every route
+    may answer 429 (rate limits), and the routes that need a token say so (a bearer security scheme).
+    Routers are given as included (a prefix would have to be added to their paths)."""
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        error_ref = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+        doc.setdefault("components", {})["securitySchemes"] = {
+            "bearer": {"type": "http", "scheme": "bearer", "description": "the token from POST /login"}}
+        needs_token = _routes_needing_a_token(routers)
+        for path, ops in doc.get("paths", {}).items():
+            for method, op in ops.items():
+                if (method.upper(), path) in needs_token:
+                    op["security"] = [{"bearer": []}]
+                responses = op.setdefault("responses", {})
+                auto = responses.get("422", {}).get("content", {}).get("application/json", {}).get("schema", {})
+                if auto.get("$ref", "").endswith("/HTTPValidationError"):
+                    del responses["422"]
+                    responses.setdefault("400", {"description": "Invalid request", "content": error_ref})
+                responses.setdefault("429", {"description": "Rate limited (see Retry-After)", "content": error_ref})
+        schemas = doc.get("components", {}).get("schemas", {})
+        for name in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(name, None)
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi
+
+
+def _routes_needing_a_token(routers) -> set[tuple[str, str]]:
+    """(METHOD, path) of every route whose dependencies require a bearer token (deps.current_principal)."""
+    from fastapi.routing import APIRoute
+
+    from .deps import current_principal
+
+    def needs(dependant) -> bool:
+        return any(d.call is current_principal or needs(d) for d in dependant.dependencies)
+
+    out: set[tuple[str, str]] = set()
+    for route in (r for router in routers for r in router.routes):
+        if isinstance(route, APIRoute) and needs(route.dependant):
+            path = route.path_format
+            out |= {(m, path) for m in route.methods}
+    return out
 
 
 class BaseSecurityHeaders:

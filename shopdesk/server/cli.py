@@ -29,22 +29,30 @@ def cmd_serve(args) -> int:
 
     from .app import create_app
     from .db import migrate
+    from .guards import http_protocol
 
     settings = _settings(args)
+    if args.forwarded_allow_ips is not None:
+        settings.trusted_proxies = args.forwarded_allow_ips.strip()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate(settings.effective_database_url)
     log_level = "debug" if args.debug else "info"
+    # X-Forwarded-For is believed only from the proxies named here: by default nobody's, so a client (or
+    # a tunnel on this host) cannot choose its own address and walk past the per-address limits.
+    trusted = settings.forwarded_allow_ips
+    common = dict(host=args.host, port=args.port, log_level=log_level, proxy_headers=trusted is not None,
+                  forwarded_allow_ips=trusted, timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+                  http=http_protocol(settings), timeout_keep_alive=5)
     if args.workers > 1:
         # Workers are separate processes: they read their settings from the environment.
         os.environ["SHOPDESK_DATA_DIR"] = str(settings.data_dir)
+        os.environ["SHOPDESK_HEADER_TIMEOUT_SECONDS"] = str(settings.header_timeout_seconds)
+        os.environ["SHOPDESK_TRUSTED_PROXIES"] = settings.trusted_proxies
         if settings.database_url:
             os.environ["SHOPDESK_DATABASE_URL"] = settings.database_url
-        uvicorn.run("shopdesk.server.app:app_from_env", factory=True, host=args.host, port=args.port,
-                    workers=args.workers, log_level=log_level, proxy_headers=True,
-                    timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS)
+        uvicorn.run("shopdesk.server.app:app_from_env", factory=True, workers=args.workers, **common)
     else:
-        uvicorn.run(create_app(settings, run_migrations=False), host=args.host, port=args.port,
-                    log_level=log_level, proxy_headers=True, timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS)
+        uvicorn.run(create_app(settings, run_migrations=False), **common)
     return 0
 
 
@@ -139,6 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)
     p.add_argument("--workers", type=int, default=1, help="worker processes (share the database)")
+    p.add_argument("--forwarded-allow-ips", metavar="IPS",
+                   help="comma-separated addresses (or networks, or '*') of reverse proxies whose "
+                        "X-Forwarded-For is believed; default none ($SHOPDESK_TRUSTED_PROXIES)")
     p.add_argument("--debug", action="store_true")
     p.set_defaults(func=cmd_serve)
 

@@ -40,8 +40,10 @@ class Settings:
     upload_rate_per_min: int = 5  # SHOPDESK_UPLOAD_RATE_PER_MIN (per client IP)
     anon_rate_per_min: int = 60  # SHOPDESK_ANON_RATE_PER_MIN (other unauthenticated routes, per IP)
     auth_rate_per_min: int = 600  # SHOPDESK_AUTH_RATE_PER_MIN (per token)
+    # Wrong passwords in a row for one username from one client address before that pair is locked out
+    # (logins.py: the 3rd and later first wait 1, 2, 4 … s); other addresses are never locked by them.
     max_failed_logins: int = 5  # SHOPDESK_MAX_FAILED_LOGINS
-    lockout_seconds: int = 15 * 60  # SHOPDESK_LOCKOUT_SECONDS
+    lockout_seconds: int = 15 * 60  # SHOPDESK_LOCKOUT_SECONDS (how long the pair stays locked)
     max_file_mb: int = 20  # SHOPDESK_MAX_FILE_MB
     max_request_mb: int = 100  # SHOPDESK_MAX_REQUEST_MB
     max_files_per_upload: int = 20  # SHOPDESK_MAX_FILES_PER_UPLOAD
@@ -56,6 +58,22 @@ class Settings:
     # SHOPDESK_PUBLIC_URL: how customers reach this server (`https://print.example.shop`); job QR codes
     # carry `{public_url}/j/{code}`. "" → the address each request came in on.
     public_url: str = ""
+    # Untrusted files are checked in worker processes with these limits (sandbox.py); see README.
+    file_check_workers: int = field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))  # SHOPDESK_FILE_CHECK_WORKERS
+    file_check_cpu_seconds: int = 5  # SHOPDESK_FILE_CHECK_CPU_SECONDS (per file)
+    file_check_wall_seconds: int = 15  # SHOPDESK_FILE_CHECK_WALL_SECONDS (per file)
+    file_check_memory_mb: int = 1024  # SHOPDESK_FILE_CHECK_MEMORY_MB (per worker, Linux)
+    max_pages_per_file: int = 2000  # SHOPDESK_MAX_PAGES_PER_FILE
+    max_image_megapixels: int = 100  # SHOPDESK_MAX_IMAGE_MEGAPIXELS
+    password_hash_threads: int = field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))  # SHOPDESK_PASSWORD_HASH_THREADS
+    # Slow clients: the request line and headers must arrive within header_timeout, and a body may pause
+    # at most body_timeout between two reads.
+    header_timeout_seconds: int = 10  # SHOPDESK_HEADER_TIMEOUT_SECONDS
+    body_timeout_seconds: int = 30  # SHOPDESK_BODY_TIMEOUT_SECONDS
+    max_json_kb: int = 256  # SHOPDESK_MAX_JSON_KB (any request body that is not an upload)
+    # Addresses whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated IPs or networks,
+    # "*" for all); empty: none, the client address is the connection's.
+    trusted_proxies: str = ""  # SHOPDESK_TRUSTED_PROXIES
     longpoll_check_seconds: float = 0.25  # how often a held /queue?wait= checks the database
     max_wait_seconds: int = 30
 
@@ -74,6 +92,16 @@ class Settings:
         "requeue_after_seconds": "SHOPDESK_REQUEUE_AFTER_SECONDS",
         "sweep_interval_seconds": "SHOPDESK_SWEEP_INTERVAL_SECONDS",
         "idempotency_ttl_seconds": "SHOPDESK_IDEMPOTENCY_TTL_SECONDS",
+        "file_check_workers": "SHOPDESK_FILE_CHECK_WORKERS",
+        "file_check_cpu_seconds": "SHOPDESK_FILE_CHECK_CPU_SECONDS",
+        "file_check_wall_seconds": "SHOPDESK_FILE_CHECK_WALL_SECONDS",
+        "file_check_memory_mb": "SHOPDESK_FILE_CHECK_MEMORY_MB",
+        "max_pages_per_file": "SHOPDESK_MAX_PAGES_PER_FILE",
+        "max_image_megapixels": "SHOPDESK_MAX_IMAGE_MEGAPIXELS",
+        "password_hash_threads": "SHOPDESK_PASSWORD_HASH_THREADS",
+        "header_timeout_seconds": "SHOPDESK_HEADER_TIMEOUT_SECONDS",
+        "body_timeout_seconds": "SHOPDESK_BODY_TIMEOUT_SECONDS",
+        "max_json_kb": "SHOPDESK_MAX_JSON_KB",
     }
 
     @classmethod
@@ -87,6 +115,8 @@ class Settings:
             values["data_dir"] = Path(os.environ["SHOPDESK_DATA_DIR"])
         if os.environ.get("SHOPDESK_SETUP_KEY"):
             values["setup_key"] = os.environ["SHOPDESK_SETUP_KEY"]
+        if os.environ.get("SHOPDESK_TRUSTED_PROXIES"):
+            values["trusted_proxies"] = os.environ["SHOPDESK_TRUSTED_PROXIES"].strip()
         if os.environ.get("SHOPDESK_DATABASE_URL"):
             values["database_url"] = os.environ["SHOPDESK_DATABASE_URL"]
         if os.environ.get("SHOPDESK_PUBLIC_URL", "").strip():
@@ -99,6 +129,12 @@ class Settings:
         except ValueError as exc:
             raise SystemExit(f"SHOPDESK_PUBLIC_URL: {exc}") from exc
         return settings
+
+    @property
+    def forwarded_allow_ips(self) -> list[str] | None:
+        """For uvicorn: None when no proxy is trusted (then X-Forwarded-* headers are ignored)."""
+        ips = [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
+        return ips or None
 
     @property
     def files_dir(self) -> Path:

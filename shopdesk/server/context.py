@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+import anyio
+
 from .config import Settings
 from .db import Database
+from .sandbox import Limits, WorkerPool
 from .storage import FileStore
 
 
@@ -41,3 +44,21 @@ class ServerContext:
     # Set when the server is about to stop: held long-polls answer 304 at their next check (≤ 0.25 s)
     # instead of holding the shutdown up.
     closing: bool = False
+    # Untrusted files are parsed here (worker processes with CPU, memory and wall-clock limits), never in
+    # the server's own threads.
+    file_checks: WorkerPool | None = None
+    # Password hashing has threads of its own: nothing else's backlog can make a login wait.
+    hashing: anyio.CapacityLimiter | None = None
+
+    def start_pools(self) -> None:
+        s = self.settings
+        self.file_checks = WorkerPool(
+            s.file_check_workers,
+            Limits(cpu_seconds=s.file_check_cpu_seconds, wall_seconds=s.file_check_wall_seconds,
+                   memory_mb=s.file_check_memory_mb),
+            preload=["shopdesk.server.uploads", "pypdf", "PIL.Image", "PIL.PngImagePlugin", "PIL.JpegImagePlugin"])
+        self.hashing = anyio.CapacityLimiter(s.password_hash_threads)
+
+    def stop_pools(self) -> None:
+        if self.file_checks is not None:
+            self.file_checks.close()

@@ -53,6 +53,7 @@ def _serve(settings: Settings, socks: list[socket.socket], ready, stop, parent_p
     import uvicorn
 
     from .app import create_app
+    from .guards import http_protocol
 
     # warnings and errors to the app's stderr, as `shopdesk-server serve` logs; the app's rotating log
     # file keeps one writer
@@ -61,7 +62,10 @@ def _serve(settings: Settings, socks: list[socket.socket], ready, stop, parent_p
     # process group, and the app quits first, then stops the server.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on",
+    # proxy_headers=False: the embedded server never believes X-Forwarded-For (a tunnel or another program
+    # on this computer must not choose its client address)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", proxy_headers=False,
+                                           http=http_protocol(settings),
                                            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS))
     server.capture_signals = contextlib.nullcontext
 

@@ -9,13 +9,14 @@ import simplejson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import Response
+from starlette.responses import JSONResponse as StarletteJSONResponse
 
 log = logging.getLogger("shopdesk.server")
 
 
-class JSONResponse(Response):
-    """JSON with Decimal amounts written as numbers with their two decimals (25.00, not 25.0)."""
+class JSONResponse(StarletteJSONResponse):
+    """JSON with Decimal amounts written as numbers with their two decimals (25.00, not 25.0). A subclass of
+    Starlette's, so FastAPI documents each route's response model as its JSON schema."""
 
     media_type = "application/json"
 
@@ -72,9 +73,39 @@ class RateLimited(ApiError):
         self.retry_after = retry_after
 
 
+class Unprocessable(ApiError):
+    status = 422
+
+
+class RequestTimeout(ApiError):
+    status = 408
+
+    def __init__(self, message: str):
+        super().__init__(message, headers={"Connection": "close"})  # the rest of the body is not awaited
+
+
+class Unavailable(ApiError):
+    status = 503
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message, headers={"Retry-After": str(max(1, int(retry_after)))})
+
+
 def _field(loc: tuple) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "form")]
     return ".".join(parts) or "request"
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    from starlette.routing import Match
+
+    scope = {**request.scope, "method": "GET"}
+    methods: set[str] = set()
+    for route in request.app.routes:
+        match, _ = route.matches({**scope, "method": next(iter(getattr(route, "methods", None) or {"GET"}))})
+        if match is Match.FULL:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -96,11 +127,14 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"error": "; ".join(problems) or "invalid request"}, status_code=400)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException):
+    async def _http(request: Request, exc: StarletteHTTPException):
         messages = {404: "Not found.", 405: "Method not allowed."}
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail not in ("Not Found",) else None
         message = detail or messages.get(exc.status_code, "Request failed.")
-        return JSONResponse({"error": message}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:  # every method the path has, across routers (GET /shop and PUT /shop)
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        return JSONResponse({"error": message}, status_code=exc.status_code, headers=headers or None)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):

@@ -77,6 +77,7 @@ class User(Base):
     full_name: Mapped[str] = mapped_column(String(120), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)  # a disabled login cannot log in
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # no longer used: wrong passwords are counted per (username, client address) in login_failures
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -207,6 +208,19 @@ class IdempotencyRecord(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class LoginFailure(Base):
+    """Wrong passwords for one username from one client address: the delays and the lock apply to that
+    pair only, so nobody elsewhere can lock an owner out. Kept for unknown usernames alike (the answers
+    must not tell which usernames exist)."""
+
+    __tablename__ = "login_failures"
+    username: Mapped[str] = mapped_column(String(80), primary_key=True)  # lower-cased as typed
+    client: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class RateCounter(Base):

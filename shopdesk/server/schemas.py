@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from fastapi import Path
-from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 
 def _encodable(value: str) -> str:
@@ -28,6 +28,25 @@ Money = Annotated[Decimal, WithJsonSchema({"type": "number", "description": "amo
 Status = Literal["uploaded", "printing", "downloaded", "cancelled", "withdrawn"]
 
 
+def _json_integer(value):
+    """JSON Schema's integer: 5 and 5.0, never "5" or true."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def json_int(ge: int, le: int):
+    """An integer field of a request body, bounded (an id beyond 32 bits is refused, not overflowed)."""
+    return Annotated[int, Field(ge=ge, le=le), BeforeValidator(_json_integer)]
+
+
+class In(BaseModel):
+    """A request body: types as documented, nothing coerced ({"is_open": 0} is not a boolean, "5" is not
+    a number)."""
+
+    model_config = ConfigDict(strict=True)
+
+
 class ErrorOut(BaseModel):
     error: str = Field(examples=["Cannot start printing this job: it is already printing at Counter 2."])
 
@@ -35,11 +54,12 @@ class ErrorOut(BaseModel):
 def errors(*codes: int) -> dict:
     text = {400: "Invalid request", 401: "No token, or it expired", 403: "Wrong role or another shop's data",
             404: "Unknown", 409: "Conflicts with the current state", 413: "Too large",
-            429: "Rate limited (see Retry-After)"}
+            422: "This Idempotency-Key was used for a different request", 429: "Rate limited (see Retry-After)",
+            503: "Busy checking other files; try again (see Retry-After)"}
     return {c: {"model": ErrorOut, "description": text[c]} for c in codes}
 
 
-class LoginIn(BaseModel):
+class LoginIn(In):
     username: Text = Field(min_length=1, max_length=80)
     password: Text = Field(min_length=1, max_length=200)
 
@@ -141,12 +161,12 @@ class JobStatusOut(BaseModel):
     updated_at: str
 
 
-class PrintStartedIn(BaseModel):
+class PrintStartedIn(In):
     printer: Text = Field(default="", max_length=120)
     counter: Text = Field(default="", max_length=120)
 
 
-class ReasonIn(BaseModel):
+class ReasonIn(In):
     reason: Text = Field(default="", max_length=1000)
 
 
@@ -155,7 +175,7 @@ class FailedIn(ReasonIn):
                           description="the counter reporting; refused (409) if another counter holds the job now")
 
 
-class ConfirmIn(BaseModel):
+class ConfirmIn(In):
     printer: Text = Field(default="", max_length=120)
     counter: Text = Field(default="", max_length=120)
 
@@ -193,14 +213,15 @@ class ShopOut(BaseModel):
     is_open: bool
     last_heartbeat_at: str | None
     heartbeat_limit_seconds: int
-    commission: Decimal = Field(description="platform commission, 0 to 1")
+    commission: Annotated[Decimal, WithJsonSchema({"type": "number", "description": "platform commission, 0 to 1",
+                                                   "examples": [0.05]})]
     prices: list[PriceOut]
     waiting_jobs: int
     public_url: str = Field(description="how customers reach this server (SHOPDESK_PUBLIC_URL, else the address "
                             "the request came in on); a job's QR code carries `{public_url}/j/{code}`")
 
 
-class ShopStatusIn(BaseModel):
+class ShopStatusIn(In):
     is_open: bool
 
 
@@ -239,15 +260,15 @@ class EarningsPoint(BaseModel):
     amount: Money
 
 
-class SettleIn(BaseModel):
-    shop_id: int | None = Field(default=None, ge=1)
+class SettleIn(In):
+    shop_id: json_int(1, 2_147_483_647) | None = None
 
 
 class SettleOut(BaseModel):
     payouts: list[PayoutOut]
 
 
-class PayoutUpdateIn(BaseModel):
+class PayoutUpdateIn(In):
     status: Literal["processing", "paid"]
 
 
@@ -258,21 +279,29 @@ class HealthOut(BaseModel):
 
 
 # --- owner controls (v2) ---------------------------------------------------------------------------
-class ShopProfileIn(BaseModel):
-    name: Text | None = Field(default=None, max_length=120)
+class ShopProfileIn(In):
+    name: Text | None = Field(default=None, min_length=1, max_length=120)
     address: Text | None = Field(default=None, max_length=200)
     phone: Text | None = Field(default=None, max_length=40)
     hours: Text | None = Field(default=None, max_length=200)
 
 
-class PriceIn(BaseModel):
+# An amount: a JSON number or a string of digits ("1.50"); both exact, never through a float.
+PriceAmount = Annotated[Decimal, Field(ge=0, le=10000, max_digits=7, decimal_places=2), WithJsonSchema({
+    "anyOf": [{"type": "number", "minimum": 0, "maximum": 10000},
+              {"type": "string", "pattern": r"^[0-9]{1,5}(\.[0-9]{1,2})?$"}],
+    "description": "price of one printed page, 0.00 to 10000.00, at most two decimals"})]
+
+
+class PriceIn(BaseModel):  # not strict: a price comes as a JSON number or a string ("1.50")
     color_mode: Literal["bw", "color"]
     paper_size: Literal["A4", "A3", "Letter", "Legal"]
-    price: Decimal = Field(ge=0, le=10000, max_digits=7, decimal_places=2)
+    price: PriceAmount
 
 
 class PricesIn(BaseModel):
-    prices: list[PriceIn] = Field(min_length=1, max_length=16)
+    prices: list[PriceIn] = Field(min_length=8, max_length=8,
+                                  description="every colour mode × paper size exactly once")
 
 
 class StaffOut(BaseModel):
@@ -284,16 +313,16 @@ class StaffOut(BaseModel):
     last_login_at: str | None
 
 
-class StaffIn(BaseModel):
-    username: Text = Field(min_length=1, max_length=80)
-    password: Text = Field(min_length=1, max_length=200, description="at least 10 characters")
+class StaffIn(In):
+    username: Text = Field(min_length=1, max_length=80, description="no spaces")
+    password: Text = Field(min_length=10, max_length=200, description="at least 10 characters, not the username")
     full_name: Text = Field(default="", max_length=120)
     role: Literal["staff", "owner"] = "staff"
 
 
-class StaffUpdateIn(BaseModel):
+class StaffUpdateIn(In):
     active: bool | None = None
-    password: Text | None = Field(default=None, min_length=1, max_length=200, description="at least 10 characters")
+    password: Text | None = Field(default=None, min_length=10, max_length=200, description="at least 10 characters")
     full_name: Text | None = Field(default=None, max_length=120)
     role: Literal["staff", "owner"] | None = None
 
@@ -307,23 +336,24 @@ class ShopEventOut(BaseModel):
     detail: str | None
 
 
-class SetupShopIn(BaseModel):
-    name: Text = Field(max_length=120)
+class SetupShopIn(In):
+    name: Text = Field(min_length=1, max_length=120)
     address: Text = Field(default="", max_length=200)
     phone: Text = Field(default="", max_length=40)
     hours: Text = Field(default="", max_length=200)
 
 
-class SetupLoginIn(BaseModel):
-    username: Text = Field(max_length=80)
-    password: Text = Field(max_length=200)
+class SetupLoginIn(In):
+    username: Text = Field(min_length=1, max_length=80, description="no spaces")
+    password: Text = Field(min_length=10, max_length=200, description="at least 10 characters, not the username")
     full_name: Text = Field(default="", max_length=120)
 
 
-class SetupIn(BaseModel):
+class SetupIn(In):
     shop: SetupShopIn
     owner: SetupLoginIn
-    prices: list[PriceIn] | None = Field(default=None, max_length=16)
+    prices: list[PriceIn] | None = Field(default=None, min_length=8, max_length=8,
+                                         description="every colour mode × paper size exactly once")
     staff: SetupLoginIn | None = None
 
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, select, update
 
 from ..domain.jobs import JobStatus, Move
-from . import idempotency, ratelimit
+from . import idempotency, logins, ratelimit
 from .context import ServerContext
 from .models import Job, Shop, Token
 from .services import jobs as job_service
@@ -70,6 +70,7 @@ async def forget_expired(ctx: ServerContext) -> None:
     now = datetime.now(UTC)
     await idempotency.forget_old(ctx)
     await ratelimit.forget_old(ctx.db)
+    await logins.forget_old(ctx.db, ctx.settings)
     async with ctx.db.write() as s:
         await s.execute(delete(Token).where(Token.expires_at < now - timedelta(days=1)))
 

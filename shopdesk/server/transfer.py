@@ -17,7 +17,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Table, create_engine, event, func, insert, select
+from sqlalchemy import Table, create_engine, event, func, insert, or_, select
 from sqlalchemy.engine import Connection
 
 from .config import Settings, to_sync_url
@@ -75,8 +75,9 @@ def _conflicts(src: Connection, dst: Connection) -> list[str]:
     problems = []
     names = [r[0] for r in src.execute(select(User.username))]
     for chunk in range(0, len(names), 500):
-        part = [n.lower() for n in names[chunk:chunk + 500]]
-        for (taken,) in dst.execute(select(User.username).where(func.lower(User.username).in_(part))):
+        part = names[chunk:chunk + 500]
+        same = or_(User.username.in_(part), func.lower(User.username).in_([n.lower() for n in part]))
+        for (taken,) in dst.execute(select(User.username).where(same)):
             problems.append(f"the username '{taken}' already exists on the target server")
     codes = [r[0] for r in src.execute(select(Job.code))]
     for chunk in range(0, len(codes), 500):

@@ -8,11 +8,13 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from struct import error as struct_error
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
-from .errors import BadRequest, TooLarge
+from .errors import ApiError, BadRequest, TooLarge
+from .sandbox import Refusal
 from .storage import FileStore
 
 NOT_COUNTABLE = "Page count not available for this file. Please convert to PDF and upload."
@@ -36,6 +38,15 @@ class ReceivedFile:
 class ReceivedForm:
     fields: dict[str, str] = field(default_factory=dict)
     files: list[ReceivedFile] = field(default_factory=list)
+
+    def digest(self) -> bytes:
+        """What the form says, independent of how it was framed (multipart boundaries differ per send)."""
+        h = hashlib.sha256()
+        for name in sorted(self.fields):
+            h.update(f"{len(name)}:{name}={len(self.fields[name])}:{self.fields[name]}\n".encode())
+        for f in self.files:
+            h.update(f"{f.field}\x00{f.name}\x00{f.size}\x00{f.sha256}\n".encode())
+        return h.hexdigest().encode()
 
     def discard(self) -> None:
         for f in self.files:
@@ -141,7 +152,7 @@ async def read_multipart(request: Request, store: FileStore, *, max_file: int, m
                 raise TooLarge(f"The upload is larger than {max_request // 2**20} MB in total.")
             parser.write(chunk)
         parser.finalize()
-    except (BadRequest, TooLarge):
+    except ApiError:  # our own refusals (size, fields) and a client too slow to send
         _close(state)
         form.discard()
         raise
@@ -164,9 +175,20 @@ def _close(state: dict) -> None:
 
 
 # --- what a file is, and how many pages it has ------------------------------------------------------
+# These run in a sandbox worker process (`sandbox.WorkerPool`), never in the server's own process: a
+# crafted file may make a parser work for minutes or ask for gigabytes, and the worker's limits stop it.
+
+UNUSUAL = ("is built in an unusual way and could not be checked; please re-save it (for example \"Print to "
+           "PDF\") and upload again")
+# A real page tree is a few levels deep; thousands of levels or nodes without pages are built to hurt.
+MAX_TREE_DEPTH = 64
+MAX_TREE_NODES_PER_PAGE = 4
+
 
 def sniff_type(head: bytes) -> str | None:
-    if b"%PDF-" in head[:1024]:
+    """The type from the first bytes. A PDF must start with its header (no HTML or script before it that
+    a browser could take for a page)."""
+    if head.startswith(b"%PDF-"):
         return "application/pdf"
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return "image/png"
@@ -175,20 +197,24 @@ def sniff_type(head: bytes) -> str | None:
     return None
 
 
-class Unreadable(Exception):
+class Unreadable(Refusal):
     """The file's problem in words, for the 400 message."""
 
 
-def count_pages(path: Path, content_type: str) -> int:
-    """Blocking: run it in a worker thread. Raises Unreadable with what is wrong."""
+def count_pages(path: Path, content_type: str, max_pages: int = 2000, max_pixels: int = 100_000_000) -> int:
+    """A sandbox task. Raises Unreadable (a Refusal) with what is wrong."""
     if content_type == "application/pdf":
-        return _count_pdf_pages(path)
-    return _check_image(path)
+        return _count_pdf_pages(Path(path), max_pages)
+    return _check_image(Path(path), max_pixels)
 
 
-def _count_pdf_pages(path: Path) -> int:
+def _count_pdf_pages(path: Path, max_pages: int) -> int:
+    import logging
+
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings about broken files are ours to word
 
     with open(path, "rb") as f:
         f.seek(0, 2)
@@ -205,23 +231,78 @@ def _count_pdf_pages(path: Path) -> int:
                 raise Unreadable("is encrypted in a way that cannot be opened") from exc
             if not ok:
                 raise Unreadable("is protected by a password; please upload it without the password")
-        pages = len(reader.pages)
+        pages = _walk_page_tree(reader, max_pages)
     except Unreadable:
         raise
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError,
-            OSError, AssertionError, ZeroDivisionError) as exc:
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError, AssertionError,
+            ZeroDivisionError) as exc:
         raise Unreadable("is damaged and could not be read as a PDF") from exc
     if pages < 1:
         raise Unreadable("has no pages")
     return pages
 
 
-def _check_image(path: Path) -> int:
+def _walk_page_tree(reader, max_pages: int) -> int:
+    """Counts the leaves of the page tree, visiting every node once. A node reached twice (one child
+    listed a thousand times, or a loop), a tree deeper than any real one, or more pages than the cap is
+    refused at once, before anything walks the tree a billion times."""
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+
+    pages_ref = reader.trailer["/Root"].get_object().get("/Pages")
+    if pages_ref is None:
+        raise Unreadable("has no pages")
+    seen: set[tuple[int, int]] = set()
+    stack = [(pages_ref, 0)]
+    count = nodes = 0
+    while stack:
+        ref, depth = stack.pop()
+        if isinstance(ref, IndirectObject):
+            key = (ref.idnum, ref.generation)
+            if key in seen:
+                raise Unreadable(UNUSUAL)
+            seen.add(key)
+            node = ref.get_object()
+        else:
+            node = ref
+        nodes += 1
+        if depth > MAX_TREE_DEPTH or nodes > MAX_TREE_NODES_PER_PAGE * max_pages + 100:
+            raise Unreadable(UNUSUAL)
+        if not isinstance(node, DictionaryObject):
+            raise Unreadable("is damaged and could not be read as a PDF")
+        kind = node.get("/Type")
+        kids = node.get("/Kids")
+        if kind == "/Pages" or (kind != "/Page" and kids is not None):
+            kids = kids.get_object() if kids is not None else []
+            if not isinstance(kids, ArrayObject | list):
+                raise Unreadable("is damaged and could not be read as a PDF")
+            if len(kids) > max_pages + 1 - count:
+                raise Unreadable(_too_many_pages(max_pages))
+            stack.extend((k, depth + 1) for k in reversed(kids))
+        else:
+            count += 1
+            if count > max_pages:
+                raise Unreadable(_too_many_pages(max_pages))
+    return count
+
+
+def _too_many_pages(max_pages: int) -> str:
+    return f"has more than {max_pages} pages; at most {max_pages} pages per file, please split it"
+
+
+def _check_image(path: Path, max_pixels: int) -> int:
     from PIL import Image, UnidentifiedImageError
 
+    Image.MAX_IMAGE_PIXELS = None  # the cap below is ours, checked from the header before any decoding
     try:
         with Image.open(path) as im:
+            w, h = im.size
+            if w * h > max_pixels:
+                raise Unreadable(f"is {w}×{h} pixels; at most {max_pixels // 1_000_000} megapixels per image, "
+                                 "please scale it down")
             im.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except Unreadable:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError,
+            struct_error, EOFError, IndexError, TypeError) as exc:
         raise Unreadable("is a damaged image") from exc
     return 1

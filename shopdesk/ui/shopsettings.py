@@ -50,6 +50,22 @@ def _status(label: QLabel, text: str, ok: bool) -> None:
     label.setVisible(bool(text))
 
 
+def _footer(v: QVBoxLayout, button_text: str, slot) -> tuple[QLabel, QPushButton]:
+    """A tab's end: a status line, then its Save button on the right."""
+    status = QLabel("")
+    status.setWordWrap(True)
+    v.addWidget(status)
+    v.addStretch(1)
+    row = QHBoxLayout()
+    row.addStretch(1)
+    button = QPushButton(button_text)
+    button.setObjectName("primary")
+    button.clicked.connect(slot)
+    row.addWidget(button)
+    v.addLayout(row)
+    return status, button
+
+
 class ShopSettingsDialog(QDialog):
     def __init__(self, tasks: TaskRunner, client, parent: QWidget | None = None):
         super().__init__(parent)
@@ -100,17 +116,7 @@ class ShopSettingsDialog(QDialog):
         self.phone = self.profile_form.add("phone", "Phone", QLineEdit())
         self.hours = self.profile_form.add("hours", "Opening hours", QLineEdit(), "e.g. Mon–Sat 9:00–19:00")
         v.addWidget(self.profile_form)
-        self.profile_status = QLabel("")
-        self.profile_status.setWordWrap(True)
-        v.addWidget(self.profile_status)
-        v.addStretch(1)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        self.save_profile_btn = QPushButton("Save")
-        self.save_profile_btn.setObjectName("primary")
-        row.addWidget(self.save_profile_btn)
-        v.addLayout(row)
-        self.save_profile_btn.clicked.connect(self.save_profile)
+        self.profile_status, self.save_profile_btn = _footer(v, "Save", self.save_profile)
         return page
 
     def save_profile(self) -> None:
@@ -169,17 +175,7 @@ class ShopSettingsDialog(QDialog):
                     self.ex_paper.currentIndexChanged):
             sig.connect(lambda *_: self.update_example())
         self.price_grid.changed.connect(self.update_example)
-        self.prices_status = QLabel("")
-        self.prices_status.setWordWrap(True)
-        v.addWidget(self.prices_status)
-        v.addStretch(1)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        self.save_prices_btn = QPushButton("Save prices")
-        self.save_prices_btn.setObjectName("primary")
-        row.addWidget(self.save_prices_btn)
-        v.addLayout(row)
-        self.save_prices_btn.clicked.connect(self.save_prices)
+        self.prices_status, self.save_prices_btn = _footer(v, "Save prices", self.save_prices)
         return page
 
     def example_cost(self) -> Decimal | None:

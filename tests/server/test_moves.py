@@ -167,7 +167,7 @@ def test_same_key_on_a_different_route_is_refused(api_shop):
     key = {"Idempotency-Key": "k-" + uuid.uuid4().hex}
     assert api_shop.post(f"/queue/{f['file_id']}/print-started", headers=key).status_code == 200
     r = api_shop.post(f"/queue/{f['file_id']}/confirm", headers=key)
-    assert r.status_code == 400 and "Idempotency-Key" in r.json()["error"]
+    assert r.status_code == 422 and "Idempotency-Key" in r.json()["error"]
 
 
 def test_another_shops_job_is_forbidden(api_server, api_shop):

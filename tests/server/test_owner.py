@@ -101,6 +101,16 @@ def test_owner_adds_a_staff_login_that_can_then_log_in(api_shop):
     assert api_shop.get("/shop/events", who="owner").json()[0]["action"] == "staff.add"
 
 
+def test_a_name_with_letters_beyond_ascii_is_taken_once_and_can_log_in(api_shop):
+    """SQLite's lower() folds only ASCII: 'Óscar' twice was a unique-constraint 500 (found by schemathesis)."""
+    name = f"Óscar{uuid.uuid4().hex[:4]}"
+    body = {"username": name, "password": "long-enough-1"}
+    assert api_shop.post("/shop/staff", who="owner", json=body).status_code == 201
+    again = api_shop.post("/shop/staff", who="owner", json=body)
+    assert again.status_code == 409 and "taken" in again.json()["error"]
+    login(api_shop.url, name, "long-enough-1")
+
+
 def test_disabling_a_login_revokes_its_token_at_once(api_shop):
     token = api_shop.token("staff2")
     staff = api_shop.get("/shop/staff", who="owner").json()

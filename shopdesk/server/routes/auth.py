@@ -5,53 +5,46 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import anyio
-from fastapi import APIRouter
-from sqlalchemy import func, select, update
+from fastapi import APIRouter, Request
+from sqlalchemy import select, update
 
-from ..deps import AnyUser, Ctx, anon_limit
+from .. import logins
+from ..deps import AnyUser, Ctx, anon_limit, client_ip
 from ..errors import Forbidden, JSONResponse, Unauthorized
 from ..models import Shop, Token, User
 from ..schemas import LoginIn, LoginOut, OkOut, ProfileOut, errors
 from ..security import new_token, token_hash, verify_password
+from ..services.users import username_is
 from ..services.views import iso
 
 router = APIRouter(tags=["auth"])
 
 
-@router.post("/login", response_model=LoginOut, responses=errors(400, 401, 403, 429),
+@router.post("/login", response_model=LoginOut, responses=errors(400, 401, 429),
              dependencies=[anon_limit("login")])
-async def login(body: LoginIn, ctx: Ctx):
-    """Username + password → a bearer token (expires; 5 wrong passwords lock the account for 15 min)."""
+async def login(body: LoginIn, request: Request, ctx: Ctx):
+    """Username + password → a bearer token (expires). Wrong passwords slow down, then lock out, only the
+    address they come from, for that username; a wrong password, an unknown username and a disabled login
+    all get the same answer."""
     s = ctx.settings
-    now = datetime.now(UTC)
+    client = client_ip(request)
+    failed_before = await logins.check_allowed(ctx.db, body.username, client)
     async with ctx.db.read() as session:
-        user = (await session.scalars(select(User).where(func.lower(User.username) == body.username.strip().lower()))).first()
-    if user is not None and user.locked_until and user.locked_until > now:
-        minutes = int((user.locked_until - now).total_seconds() // 60) + 1
-        raise Forbidden(f"This account is locked after {s.max_failed_logins} wrong passwords. "
-                        f"Try again in {minutes} min, or ask the owner.")
-    ok = await anyio.to_thread.run_sync(verify_password, user.password_hash if user else None, body.password)
-    if not ok:
-        if user is not None:
-            async with ctx.db.write() as session:
-                failed = (await session.execute(
-                    update(User).where(User.id == user.id).values(failed_logins=User.failed_logins + 1)
-                    .returning(User.failed_logins))).scalar_one()
-                locked = failed >= s.max_failed_logins
-                if locked:
-                    await session.execute(update(User).where(User.id == user.id).values(
-                        failed_logins=0, locked_until=now + timedelta(seconds=s.lockout_seconds)))
-            if locked:
-                raise Forbidden(f"Wrong password. The account is now locked for "
-                                f"{s.lockout_seconds // 60} min after {s.max_failed_logins} wrong passwords.")
+        user = (await session.scalars(select(User).where(username_is(body.username.strip())))).first()
+    ok = await anyio.to_thread.run_sync(verify_password, user.password_hash if user else None, body.password,
+                                        limiter=ctx.hashing)
+    if not ok or user is None:
+        await logins.record_failure(ctx.db, s, username=body.username, client=client, user=user)
         raise Unauthorized("Wrong username or password.")
-    if not user.active:  # the password was right, so saying why is safe
+    if not user.active:  # the password was right, so saying why tells a guesser nothing
         raise Forbidden("This login has been disabled by the shop's owner.")
+    if failed_before:
+        await logins.record_success(ctx.db, username=body.username, client=client)
+    now = datetime.now(UTC)
     token = new_token()
     expires = now + timedelta(seconds=s.token_ttl_seconds)
     async with ctx.db.write() as session:
-        await session.execute(update(User).where(User.id == user.id).values(failed_logins=0, locked_until=None,
-                                                                           last_login_at=now))
+        await session.execute(update(User).where(User.id == user.id).values(last_login_at=now))
         session.add(Token(token_hash=token_hash(token), user_id=user.id, created_at=now, expires_at=expires))
     return JSONResponse({"token": token, "role": user.role, "username": user.username,
                          "shop_id": user.shop_id, "expires_at": iso(expires)})

@@ -16,9 +16,10 @@ from ...domain.money import to_decimal
 from ...domain.pricing import PriceTable
 from ...domain.printsettings import InvalidSettings, PrintSettings
 from ..deps import Ctx, MaybeUser, anon_limit, public_url
-from ..errors import BadRequest, Conflict, Forbidden, JSONResponse, NotFound
+from ..errors import BadRequest, Conflict, Forbidden, JSONResponse, NotFound, Unavailable
 from ..idempotency import Once
 from ..models import Order, Shop
+from ..sandbox import Busy, Refusal
 from ..schemas import CostOut, JobStatusOut, UploadOut, errors
 from ..services import jobs as job_service
 from ..services.files import discard_unused
@@ -28,8 +29,8 @@ from ..services.views import iso
 from ..uploads import (
     FILE_FIELDS,
     NOT_COUNTABLE,
+    UNUSUAL,
     ReceivedForm,
-    Unreadable,
     count_pages,
     read_multipart,
     sniff_type,
@@ -37,16 +38,17 @@ from ..uploads import (
 
 router = APIRouter(tags=["customer"])
 
-_FORM_DOC = {
-    "requestBody": {
+def _form_doc(*, shop_required: bool) -> dict:
+    return {"requestBody": {
         "required": True,
         "content": {"multipart/form-data": {"schema": {
             "type": "object",
-            "required": ["files[]"],
+            "required": ["files[]", "shop_id"] if shop_required else ["files[]"],
             "properties": {
-                "files[]": {"type": "array", "items": {"type": "string", "format": "binary"},
+                "files[]": {"type": "array", "items": {"type": "string", "format": "binary"}, "minItems": 1,
+                            "maxItems": 20,
                             "description": "PDF, PNG or JPEG files (20 MB each, 100 MB per request); `file` works too"},
-                "shop_id": {"type": "integer"},
+                "shop_id": {"type": "integer", "minimum": 1, "maximum": 2_147_483_647},
                 "copies": {"type": "integer", "minimum": 1, "maximum": 99, "default": 1},
                 "print_mode": {"type": "string", "enum": ["single", "double"], "default": "single"},
                 "color_mode": {"type": "string", "enum": ["bw", "color"], "default": "bw"},
@@ -56,8 +58,7 @@ _FORM_DOC = {
                 "phone": {"type": "string", "maxLength": 40},
             },
         }}},
-    }
-}
+    }}
 
 
 async def _receive(request: Request, ctx: Ctx) -> ReceivedForm:
@@ -66,10 +67,11 @@ async def _receive(request: Request, ctx: Ctx) -> ReceivedForm:
                                 max_request=s.max_request_mb * 2**20, max_files=s.max_files_per_upload)
 
 
-async def _price(form: ReceivedForm, settings: PrintSettings, prices: PriceTable) -> list[PricedFile]:
-    """Type from content, page count, cost for every file; all problems reported together."""
+async def _price(ctx, form: ReceivedForm, settings: PrintSettings, prices) -> list[PricedFile]:
+    """Type from content, page count, cost for every file; all problems reported together. `prices` is
+    awaited only once every file is counted: a refused file costs the database nothing."""
     problems: list[str] = []
-    out: list[PricedFile] = []
+    counted: list[tuple] = []
     files = [f for f in form.files if f.field in FILE_FIELDS]
     if not files:
         raise BadRequest("no file was sent: add one or more files as files[] (or file)")
@@ -81,23 +83,44 @@ async def _price(form: ReceivedForm, settings: PrintSettings, prices: PriceTable
         if ctype is None:
             problems.append(f"'{f.name}' is not a PDF, PNG or JPEG file. {NOT_COUNTABLE}")
             continue
+        s = ctx.settings
         try:
-            pages = await anyio.to_thread.run_sync(count_pages, f.temp_path, ctype)
-        except Unreadable as exc:
+            pages = await ctx.file_checks.run(count_pages, str(f.temp_path), ctype, s.max_pages_per_file,
+                                              s.max_image_megapixels * 1_000_000, refused=UNUSUAL)
+        except Refusal as exc:
             problems.append(f"'{f.name}' {exc}. {NOT_COUNTABLE}")
             continue
-        cost = prices.cost(pages=pages, copies=settings.copies, color=settings.color_mode, paper=settings.paper_size)
-        out.append(PricedFile(f.name, f.temp_path, f.sha256, f.size, ctype, pages, cost))
+        except Busy as exc:
+            raise Unavailable("The shop's server is busy checking other files; please try again in a minute.",
+                              retry_after=30) from exc
+        counted.append((f, ctype, pages))
     if problems:
         raise BadRequest("; ".join(problems))
-    return out
+    table: PriceTable = await prices()
+    return [PricedFile(f.name, f.temp_path, f.sha256, f.size, ctype, pages,
+                       table.cost(pages=pages, copies=settings.copies, color=settings.color_mode,
+                                  paper=settings.paper_size))
+            for f, ctype, pages in counted]
 
 
 def _settings(form: ReceivedForm) -> PrintSettings:
     try:
-        return PrintSettings.parse(form.fields)
+        settings = PrintSettings.parse(form.fields)
     except InvalidSettings as exc:
         raise BadRequest(str(exc)) from exc
+    _contact(form)  # too long a name or phone is refused with the settings, on both routes
+    return settings
+
+
+def _contact(form: ReceivedForm) -> tuple[str, str]:
+    """The customer's name and phone as documented (at most 120 and 40 characters), never cut silently."""
+    name = form.fields.get("customer_name", "").strip()
+    phone = form.fields.get("phone", "").strip()
+    problems = [f"{field} must be at most {limit} characters" for field, value, limit in
+                (("customer_name", name, 120), ("phone", phone, 40)) if len(value) > limit]
+    if problems:
+        raise BadRequest("; ".join(problems))
+    return name, phone
 
 
 def _shop_id(form: ReceivedForm) -> int:
@@ -113,17 +136,17 @@ def _shop_id(form: ReceivedForm) -> int:
     return value
 
 
-@router.post("/upload", response_model=UploadOut, responses=errors(400, 401, 404, 409, 413, 429),
-             openapi_extra=_FORM_DOC, dependencies=[anon_limit("upload")])
+@router.post("/upload", response_model=UploadOut, responses=errors(400, 401, 403, 404, 409, 413, 422, 429, 503),
+             openapi_extra=_form_doc(shop_required=True), dependencies=[anon_limit("upload")])
 async def upload(request: Request, ctx: Ctx, customer: MaybeUser):
     """Walk-in (no token) or customer upload of one or more files with their print settings."""
     if customer is not None and customer.role != "customer":
         raise Forbidden("Uploads are made by customers; log out of the shop account to upload.")
-    once = await Once.begin(ctx, request, customer.scope if customer else "anon")
-    if once.replay is not None:
-        return once.replay
-    form = await _receive(request, ctx)
+    form = await _receive(request, ctx)  # read first: a replay needs the same request, body included
     try:
+        once = await Once.begin(ctx, request, customer.scope if customer else "anon", content=form.digest())
+        if once.replay is not None:
+            return once.replay
         settings = _settings(form)
         shop_id = _shop_id(form)
         async with ctx.db.read() as s:
@@ -132,10 +155,13 @@ async def upload(request: Request, ctx: Ctx, customer: MaybeUser):
                 raise NotFound(f"No shop with id {shop_id}.")
             if not shop.is_open:
                 raise Conflict(f"'{shop.name}' is closed right now; please upload when it is open.")
-            prices = await price_table(s, shop_id)
-        priced = await _price(form, settings, prices)
-        customer_name = form.fields.get("customer_name", "").strip()[:120]
-        phone = form.fields.get("phone", "").strip()[:40]
+            table = await price_table(s, shop_id)
+
+        async def prices() -> PriceTable:
+            return table
+
+        priced = await _price(ctx, form, settings, prices)
+        customer_name, phone = _contact(form)
 
         async def handler(s, after):
             for p in priced:
@@ -161,21 +187,24 @@ async def upload(request: Request, ctx: Ctx, customer: MaybeUser):
         form.discard()  # whatever was not kept (errors, or content already stored)
 
 
-@router.post("/calculate-cost", response_model=CostOut, responses=errors(400, 404, 413, 429),
-             openapi_extra=_FORM_DOC, dependencies=[anon_limit("anon")])
+@router.post("/calculate-cost", response_model=CostOut, responses=errors(400, 404, 413, 429, 503),
+             openapi_extra=_form_doc(shop_required=False), dependencies=[anon_limit("anon")])
 async def calculate_cost(request: Request, ctx: Ctx):
     """The same form as /upload; counts pages and prices them, stores nothing."""
     form = await _receive(request, ctx)
     try:
         settings = _settings(form)
-        prices = PriceTable()
-        if form.fields.get("shop_id", "").strip():
-            shop_id = _shop_id(form)
+        shop_id = _shop_id(form) if form.fields.get("shop_id", "").strip() else None
+
+        async def prices() -> PriceTable:
+            if shop_id is None:
+                return PriceTable()
             async with ctx.db.read() as s:
                 if await s.get(Shop, shop_id) is None:
                     raise NotFound(f"No shop with id {shop_id}.")
-                prices = await price_table(s, shop_id)
-        priced = await _price(form, settings, prices)
+                return await price_table(s, shop_id)
+
+        priced = await _price(ctx, form, settings, prices)
         return JSONResponse({"files": [{"original_name": p.name, "num_pages": p.pages, "cost": to_decimal(p.cost_cents)}
                                 for p in priced],
                        "total_cost": to_decimal(sum(p.cost_cents for p in priced))})
@@ -215,7 +244,7 @@ def qr_png(text: str, box_size: int = 10) -> bytes:
     return buf.getvalue()
 
 
-@router.post("/withdraw/{code}", response_model=JobStatusOut, responses=errors(400, 404, 409, 429),
+@router.post("/withdraw/{code}", response_model=JobStatusOut, responses=errors(400, 404, 409, 422, 429),
              dependencies=[anon_limit("anon")])
 async def withdraw(code: str, request: Request, ctx: Ctx):
     """The customer takes a waiting job back (refunded); refused while it is printing."""

@@ -47,7 +47,7 @@ async def earnings(p: Owner, ctx: Ctx, group_by: Literal["day", "week"] = "day",
                           "amount": to_decimal(b["amount_cents"])} for b in series])
 
 
-@router.post("/admin/payouts/settle", response_model=SettleOut, responses=errors(400, 401, 403, 429))
+@router.post("/admin/payouts/settle", response_model=SettleOut, responses=errors(400, 401, 403, 422, 429))
 async def settle(request: Request, p: Admin, ctx: Ctx, body: Annotated[SettleIn, Body()] = None):
     """Turns unsettled earnings (of one shop, or of every shop) into pending payouts."""
     body = body or SettleIn()
@@ -62,7 +62,7 @@ async def settle(request: Request, p: Admin, ctx: Ctx, body: Annotated[SettleIn,
     return await once.run(handler)
 
 
-@router.put("/admin/payouts/{payout_id}", response_model=PayoutOut, responses=errors(400, 401, 403, 404, 409, 429))
+@router.put("/admin/payouts/{payout_id:int}", response_model=PayoutOut, responses=errors(400, 401, 403, 404, 409, 429))
 async def update_payout(payout_id: Id, body: PayoutUpdateIn, p: Admin, ctx: Ctx):
     """Marks a payout processing or paid."""
     async with ctx.db.write() as s:

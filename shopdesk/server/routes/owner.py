@@ -75,7 +75,8 @@ async def add_staff(body: StaffIn, request: Request, o: ShopOwner, ctx: Ctx):
     async def handler(s, after):
         await shop_service.get_shop(s, o.shop_id)
         user = await owner_service.add_login(s, shop_id=o.shop_id, actor=o.actor, username=body.username,
-                                             password=body.password, full_name=body.full_name, role=body.role)
+                                             password=body.password, full_name=body.full_name, role=body.role,
+                                             limiter=ctx.hashing)
         return 201, owner_service.staff_json(user)
 
     return await once.run(handler)
@@ -89,7 +90,7 @@ async def update_staff(user_id: Id, body: StaffUpdateIn, o: ShopOwner, ctx: Ctx)
         user = await owner_service.change_login(
             s, shop_id=o.shop_id, user_id=user_id, actor=o.actor,
             change=owner_service.LoginChange(active=body.active, password=body.password,
-                                             full_name=body.full_name, role=body.role))
+                                             full_name=body.full_name, role=body.role), limiter=ctx.hashing)
         return JSONResponse(owner_service.staff_json(user))
 
 
@@ -134,7 +135,7 @@ async def setup(body: SetupIn, request: Request, ctx: Ctx):
         shop, user = await owner_service.set_up_shop(
             s, shop=body.shop.model_dump(), owner=body.owner.model_dump(),
             prices=None if body.prices is None else [p.model_dump() for p in body.prices],
-            staff=body.staff.model_dump() if body.staff else None)
+            staff=body.staff.model_dump() if body.staff else None, limiter=ctx.hashing)
         user.last_login_at = now
         s.add(Token(token_hash=token_hash(token), user_id=user.id, created_at=now, expires_at=expires))
         result = {"token": token, "role": user.role, "username": user.username, "shop_id": shop.id,

@@ -40,7 +40,9 @@ from ..services.shops import price_table
 from . import customer
 
 router = APIRouter(tags=["customer pages"])
-_HTML = {"response_class": HTMLResponse, "responses": {200: {"content": {"text/html": {}}, "description": "the page"}}}
+_HTML = {"response_class": HTMLResponse, "responses": {
+    200: {"content": {"text/html": {}}, "description": "the page"},
+    404: {"content": {"text/html": {}}, "description": "no such shop or job (a page that says so)"}}}
 
 # Only this server: no inline script or style, no other host, no framing; images may be data: (the
 # empty favicon) and this server's QR PNGs.

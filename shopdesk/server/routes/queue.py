@@ -13,7 +13,7 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import FileResponse, Response
 from sqlalchemy import select
 
-from ...domain.jobs import Move
+from ...domain.jobs import JobStatus, Move
 from ...domain.money import to_decimal
 from ..deps import Ctx, ShopUser
 from ..errors import Forbidden, JSONResponse, NotFound
@@ -37,6 +37,9 @@ from ..services.files import discard_unused
 from ..services.views import audit_json, job_json, order_json
 
 router = APIRouter(tags=["queue"])
+# A stored file is served with the type its content was found to be on upload.
+FILE_TYPES = {t: {"schema": {"type": "string", "format": "binary"}}
+              for t in ("application/pdf", "image/png", "image/jpeg")}
 
 
 def _etag(shop_id: int, rev: int) -> str:
@@ -87,7 +90,7 @@ async def get_queue(request: Request, p: ShopUser, ctx: Ctx,
                     headers={"ETag": _etag(shop_id, rev), "Cache-Control": "no-cache"})
 
 
-@router.get("/queue/download/{file_id}", responses={200: {"content": {"application/octet-stream": {}},
+@router.get("/queue/download/{file_id}", responses={200: {"content": FILE_TYPES,
                                                           "description": "the file's bytes"},
                                                     **errors(401, 403, 404, 429)},
             response_class=Response)
@@ -99,11 +102,15 @@ async def download(file_id: Id, p: ShopUser, ctx: Ctx):
 
 
 def _file_response(ctx, job: Job) -> FileResponse:
+    # Files are stored once per content, so the bytes may still be on disk for another shop's waiting
+    # job: a job's file is reachable only while that job itself waits or prints.
     path = ctx.store.path_for(job.sha256)
-    if not path.exists():
-        raise NotFound(f"The file of job {job.code} is no longer stored (it was {job.status}).")
+    if job.status not in job_service.WAITING_VALUES or not path.exists():
+        raise NotFound(f"The file of job {job.code} is no longer stored (it was {JobStatus(job.status).label}).")
     return FileResponse(path, media_type=job.content_type, filename=job.original_name,
-                        headers={"ETag": f'"{job.sha256}"', "Cache-Control": "private, no-transform"})
+                        headers={"ETag": f'"{job.sha256}"', "Cache-Control": "private, no-transform",
+                                 "X-Content-Type-Options": "nosniff",
+                                 "Content-Security-Policy": "sandbox; default-src 'none'"})
 
 
 @router.get("/queue/{order_id}/files", response_model=list[JobOut], responses=errors(401, 403, 404, 429))
@@ -152,7 +159,7 @@ def _by_code(code: str, p):
     return find
 
 
-_MOVE_ERRORS = errors(400, 401, 403, 404, 409, 429)
+_MOVE_ERRORS = errors(400, 401, 403, 404, 409, 422, 429)
 
 
 @router.post("/queue/{file_id}/cancel", response_model=CancelOut, responses=_MOVE_ERRORS)
@@ -189,7 +196,7 @@ async def job_by_code(code: str, p: ShopUser, ctx: Ctx):
     return JSONResponse(out)
 
 
-@router.get("/file/{code}/content", responses={200: {"content": {"application/octet-stream": {}},
+@router.get("/file/{code}/content", responses={200: {"content": FILE_TYPES,
                                                      "description": "the file's bytes"},
                                                **errors(401, 403, 404, 429)}, response_class=Response)
 async def job_content(code: str, p: ShopUser, ctx: Ctx):

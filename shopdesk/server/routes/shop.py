@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -46,7 +46,7 @@ async def get_shop(request: Request, p: ShopUser, ctx: Ctx):
         return JSONResponse(await shop_json(s, await shop_service.get_shop(s, p.shop_id), public_url(request)))
 
 
-@router.post("/shop/status", response_model=ShopOut, responses=errors(400, 401, 403, 429))
+@router.post("/shop/status", response_model=ShopOut, responses=errors(400, 401, 403, 422, 429))
 async def set_status(body: ShopStatusIn, request: Request, p: Owner, ctx: Ctx):
     """Owner: open or close the shop. An open shop stays open while the counter's heartbeat arrives."""
     once = await Once.begin(ctx, request, p.scope)
@@ -60,7 +60,7 @@ async def set_status(body: ShopStatusIn, request: Request, p: Owner, ctx: Ctx):
     return await once.run(handler)
 
 
-@router.post("/shop/heartbeat", response_model=ShopOut, responses=errors(401, 403, 429))
+@router.post("/shop/heartbeat", response_model=ShopOut, responses=errors(400, 401, 403, 422, 429))
 async def heartbeat(request: Request, p: ShopUser, ctx: Ctx):
     """The counter app says it is alive (every minute while the shop is open)."""
     once = await Once.begin(ctx, request, p.scope)
@@ -74,6 +74,27 @@ async def heartbeat(request: Request, p: ShopUser, ctx: Ctx):
     return await once.run(handler)
 
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def _utc_bound(name: str, value: datetime | None) -> datetime | None:
+    """A query time in UTC, clamped to 1970..9000 (nothing older or newer exists; 0001-01-01+14:00 would
+    overflow when converted)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise BadRequest(f"{name}: give a time zone, e.g. 2026-11-22T00:00:00Z")
+    if value.year <= 1970:
+        return EARLIEST
+    if value.year >= 9000:
+        return LATEST
+    try:
+        return value.astimezone(UTC)
+    except (OverflowError, ValueError) as exc:
+        raise BadRequest(f"{name}: the time is out of range") from exc
+
+
 @router.get("/shop/history", response_model=HistoryOut, responses=errors(400, 401, 403, 429))
 async def history(
     p: ShopUser, ctx: Ctx,
@@ -85,9 +106,7 @@ async def history(
     to: datetime | None = None,
 ):
     """Finished jobs (printed, cancelled, withdrawn), newest first."""
-    for name, value in (("from", from_), ("to", to)):
-        if value is not None and value.tzinfo is None:
-            raise BadRequest(f"{name}: give a time zone, e.g. 2026-11-22T00:00:00Z")
+    from_, to = _utc_bound("from", from_), _utc_bound("to", to)
     where = [Job.shop_id == p.shop_id, Job.status.in_([st.value for st in FINISHED])]
     if status:
         where.append(Job.status == status)

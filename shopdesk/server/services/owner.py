@@ -17,8 +17,9 @@ from ...domain.pricing import PriceTable
 from ...domain.printsettings import ColorMode, PaperSize
 from ..errors import BadRequest, Conflict, NotFound
 from ..models import Shop, ShopEvent, ShopPrice, Token, User
-from ..security import hash_password
+from ..security import hash_off_loop
 from . import shops as shop_service
+from .users import username_is
 from .views import iso
 
 MIN_PASSWORD = 10
@@ -113,7 +114,7 @@ def check_prices(rows: list[dict], problems: Problems, field: str = "prices") ->
 
 
 async def username_taken(s: AsyncSession, username: str) -> bool:
-    return (await s.scalars(select(User.id).where(func.lower(User.username) == username.lower()))).first() is not None
+    return (await s.scalars(select(User.id).where(username_is(username)))).first() is not None
 
 
 # --- changes ---------------------------------------------------------------------------------------
@@ -159,7 +160,7 @@ async def staff_of(s: AsyncSession, shop_id: int) -> list[User]:
 
 
 async def add_login(s: AsyncSession, *, shop_id: int, actor: str, username: str, password: str, full_name: str,
-                    role: str) -> User:
+                    role: str, limiter=None) -> User:
     """A new staff or owner login of the shop (409 when the username is taken)."""
     problems = Problems()
     name = check_username(username, problems, "username")
@@ -172,7 +173,7 @@ async def add_login(s: AsyncSession, *, shop_id: int, actor: str, username: str,
     problems.raise_if_any()
     if await username_taken(s, name):
         raise Conflict(f"username: the username '{name}' is taken; choose another")
-    user = User(username=name, password_hash=hash_password(password), role=role, shop_id=shop_id,
+    user = User(username=name, password_hash=await hash_off_loop(password, limiter), role=role, shop_id=shop_id,
                 full_name=full, active=True, failed_logins=0, created_at=datetime.now(UTC))
     s.add(user)
     await s.flush()
@@ -197,7 +198,8 @@ class LoginChange:
     role: str | None = None
 
 
-async def change_login(s: AsyncSession, *, shop_id: int, user_id: int, actor: str, change: LoginChange) -> User:
+async def change_login(s: AsyncSession, *, shop_id: int, user_id: int, actor: str, change: LoginChange,
+                       limiter=None) -> User:
     """Disable/enable, reset the password, rename, change the role. Disabling revokes the login's tokens
     at once; the shop's last active owner can be neither disabled nor demoted (409)."""
     user = await s.get(User, user_id, with_for_update=True)
@@ -227,7 +229,7 @@ async def change_login(s: AsyncSession, *, shop_id: int, user_id: int, actor: st
             user.failed_logins, user.locked_until = 0, None
             events.append(("staff.enable", "enabled"))
     if change.password is not None:
-        user.password_hash = hash_password(change.password)
+        user.password_hash = await hash_off_loop(change.password, limiter)
         user.failed_logins, user.locked_until = 0, None
         await revoke_tokens(s, user.id, now)  # a reset password ends the old sessions
         events.append(("staff.password", "password reset; its sessions were ended"))
@@ -248,7 +250,7 @@ async def any_shop(s: AsyncSession) -> bool:
 
 
 async def set_up_shop(s: AsyncSession, *, shop: dict, owner: dict, prices: list[dict] | None,
-                      staff: dict | None) -> tuple[Shop, User]:
+                      staff: dict | None, limiter=None) -> tuple[Shop, User]:
     """First run: the shop, its prices, its owner and optionally a first staff login, all or nothing
     (the caller's transaction). Every problem of the form is reported at once."""
     problems = Problems()
@@ -273,10 +275,10 @@ async def set_up_shop(s: AsyncSession, *, shop: dict, owner: dict, prices: list[
     await record(s, shop_id=new.id, actor=owner_name, action="shop.setup", target=new.name,
                  detail="shop created on first run")
     user = await add_login(s, shop_id=new.id, actor=owner_name, username=owner_name, password=owner["password"],
-                           full_name=owner.get("full_name") or "", role="owner")
+                           full_name=owner.get("full_name") or "", role="owner", limiter=limiter)
     if staff:
         await add_login(s, shop_id=new.id, actor=owner_name, username=staff_name, password=staff["password"],
-                        full_name=staff.get("full_name") or "", role="staff")
+                        full_name=staff.get("full_name") or "", role="staff", limiter=limiter)
     await s.flush()
     return new, user
 

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..models import Shop, User
 from ..security import hash_password
 
 ROLES = ("customer", "staff", "owner", "admin")
+
+
+def username_is(name: str):
+    """The condition "this user's name is `name`", case-insensitively. SQLite's lower() folds ASCII only,
+    so the exact name is matched too: 'Óscar' is found and seen as taken on SQLite as on PostgreSQL."""
+    return or_(User.username == name, func.lower(User.username) == name.lower())
 
 
 async def create_user(s: AsyncSession, *, username: str, password: str, role: str, shop_id: int | None = None,
@@ -27,7 +33,7 @@ async def create_user(s: AsyncSession, *, username: str, password: str, role: st
             raise ValueError(f"no shop with id {shop_id}")
     elif shop_id is not None and role != "customer":
         raise ValueError("an admin does not belong to a shop")
-    taken = (await s.scalars(select(User.id).where(func.lower(User.username) == username.lower()))).first()
+    taken = (await s.scalars(select(User.id).where(username_is(username)))).first()
     if taken is not None:
         raise ValueError(f"the username {username!r} is taken")
     user = User(username=username, password_hash=hash_password(password), role=role,
