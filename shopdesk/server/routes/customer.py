@@ -15,6 +15,7 @@ from ...domain.jobs import Move
 from ...domain.money import to_decimal
 from ...domain.pricing import PriceTable
 from ...domain.printsettings import InvalidSettings, PrintSettings
+from ..convert import ConversionRefused, convert_upload
 from ..deps import Ctx, MaybeUser, anon_limit, public_url
 from ..errors import BadRequest, Conflict, Forbidden, JSONResponse, NotFound
 from ..idempotency import Once
@@ -45,7 +46,7 @@ _FORM_DOC = {
             "required": ["files[]"],
             "properties": {
                 "files[]": {"type": "array", "items": {"type": "string", "format": "binary"},
-                            "description": "PDF, PNG or JPEG files (20 MB each, 100 MB per request); `file` works too"},
+                            "description": "PDF, PNG, JPEG, Word (.doc, .docx) or PowerPoint (.ppt, .pptx) files (20 MB each, 100 MB per request); `file` works too"},
                 "shop_id": {"type": "integer"},
                 "copies": {"type": "integer", "minimum": 1, "maximum": 99, "default": 1},
                 "print_mode": {"type": "string", "enum": ["single", "double"], "default": "single"},
@@ -66,7 +67,7 @@ async def _receive(request: Request, ctx: Ctx) -> ReceivedForm:
                                 max_request=s.max_request_mb * 2**20, max_files=s.max_files_per_upload)
 
 
-async def _price(form: ReceivedForm, settings: PrintSettings, prices: PriceTable) -> list[PricedFile]:
+async def _price(ctx: Ctx, form: ReceivedForm, settings: PrintSettings, prices: PriceTable) -> list[PricedFile]:
     """Type from content, page count, cost for every file; all problems reported together."""
     problems: list[str] = []
     out: list[PricedFile] = []
@@ -78,16 +79,26 @@ async def _price(form: ReceivedForm, settings: PrintSettings, prices: PriceTable
             problems.append(f"'{f.name}' is empty")
             continue
         ctype = sniff_type(f.head)
-        if ctype is None:
-            problems.append(f"'{f.name}' is not a PDF, PNG or JPEG file. {NOT_COUNTABLE}")
-            continue
+        path, sha, size, source = f.temp_path, f.sha256, f.size, None
+        if ctype is None:  # Word or PowerPoint: priced and stored as its PDF rendering
+            try:
+                doc = await anyio.to_thread.run_sync(convert_upload, f.temp_path, f.head, f.sha256, ctx.settings,
+                                                     ctx.store.tmp)
+            except ConversionRefused as exc:
+                problems.append(f"'{f.name}': {exc}")
+                continue
+            if doc is None:
+                problems.append(f"'{f.name}' is not a PDF, PNG, JPEG, Word or PowerPoint file. {NOT_COUNTABLE}")
+                continue
+            form.temps.append(doc.pdf_path)
+            path, sha, size, source, ctype = doc.pdf_path, doc.pdf_sha256, doc.pdf_size, doc.kind, "application/pdf"
         try:
-            pages = await anyio.to_thread.run_sync(count_pages, f.temp_path, ctype)
+            pages = await anyio.to_thread.run_sync(count_pages, path, ctype)
         except Unreadable as exc:
             problems.append(f"'{f.name}' {exc}. {NOT_COUNTABLE}")
             continue
         cost = prices.cost(pages=pages, copies=settings.copies, color=settings.color_mode, paper=settings.paper_size)
-        out.append(PricedFile(f.name, f.temp_path, f.sha256, f.size, ctype, pages, cost))
+        out.append(PricedFile(f.name, path, sha, size, ctype, pages, cost, source, f.sha256))
     if problems:
         raise BadRequest("; ".join(problems))
     return out
@@ -133,7 +144,7 @@ async def upload(request: Request, ctx: Ctx, customer: MaybeUser):
             if not shop.is_open:
                 raise Conflict(f"'{shop.name}' is closed right now; please upload when it is open.")
             prices = await price_table(s, shop_id)
-        priced = await _price(form, settings, prices)
+        priced = await _price(ctx, form, settings, prices)
         customer_name = form.fields.get("customer_name", "").strip()[:120]
         phone = form.fields.get("phone", "").strip()[:40]
 
@@ -150,7 +161,8 @@ async def upload(request: Request, ctx: Ctx, customer: MaybeUser):
             return 200, {
                 "order_id": order.id,
                 "files": [{"file_id": j.id, "code": j.code, "original_name": j.original_name,
-                           "num_pages": j.num_pages, "cost": to_decimal(j.cost_cents), "status": j.status}
+                           "num_pages": j.num_pages, "cost": to_decimal(j.cost_cents), "status": j.status,
+                           "source_type": j.source_type}
                           for j in made],
                 "total_cost": to_decimal(sum(j.cost_cents for j in made)),
                 "queue_position": position,
@@ -175,8 +187,10 @@ async def calculate_cost(request: Request, ctx: Ctx):
                 if await s.get(Shop, shop_id) is None:
                     raise NotFound(f"No shop with id {shop_id}.")
                 prices = await price_table(s, shop_id)
-        priced = await _price(form, settings, prices)
-        return JSONResponse({"files": [{"original_name": p.name, "num_pages": p.pages, "cost": to_decimal(p.cost_cents)}
+        priced = await _price(ctx, form, settings, prices)
+        return JSONResponse({"files": [{"original_name": p.name, "num_pages": p.pages, "cost": to_decimal(p.cost_cents),
+                                        "source_type": p.source_type,
+                                        "preview_url": f"/converted/{p.original_sha256}.pdf" if p.source_type else None}
                                 for p in priced],
                        "total_cost": to_decimal(sum(p.cost_cents for p in priced))})
     finally:
@@ -213,6 +227,24 @@ def qr_png(text: str, box_size: int = 10) -> bytes:
     buf = io.BytesIO()
     qr.make_image().save(buf)
     return buf.getvalue()
+
+
+@router.get("/converted/{sha256}.pdf", responses={200: {"content": {"application/pdf": {}},
+                                                         "description": "the PDF rendering"}, **errors(404, 429)},
+            dependencies=[anon_limit("anon")], response_class=Response)
+async def converted_pdf(sha256: str, ctx: Ctx):
+    """A Word or PowerPoint file's PDF rendering, by the SHA-256 of the file the customer sent (the
+    `preview_url` of `POST /calculate-cost`): the customer checks the pages before sending. Only
+    someone who has the file knows its hash; the rendering is kept as long as the conversion cache."""
+    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+        raise NotFound("No such converted file.")
+    path = ctx.settings.conversions_dir / f"{sha256}.pdf"
+    try:
+        data = await anyio.to_thread.run_sync(path.read_bytes)
+    except FileNotFoundError:
+        raise NotFound("No such converted file (converted files are kept for a day).") from None
+    return Response(data, media_type="application/pdf",
+                    headers={"Content-Disposition": "inline", "Cache-Control": "private, max-age=3600"})
 
 
 @router.post("/withdraw/{code}", response_model=JobStatusOut, responses=errors(400, 404, 409, 429),
