@@ -104,6 +104,16 @@ async def _price(ctx: Ctx, form: ReceivedForm, settings: PrintSettings, prices: 
     return out
 
 
+def _converted(source_type: str | None, original_sha256: str = "") -> dict:
+    """Only a converted file's answer carries these (a PDF's or an image's is as it always was)."""
+    if not source_type:
+        return {}
+    out = {"source_type": source_type}
+    if original_sha256:
+        out["preview_url"] = f"/converted/{original_sha256}.pdf"
+    return out
+
+
 def _settings(form: ReceivedForm) -> PrintSettings:
     try:
         return PrintSettings.parse(form.fields)
@@ -162,7 +172,7 @@ async def upload(request: Request, ctx: Ctx, customer: MaybeUser):
                 "order_id": order.id,
                 "files": [{"file_id": j.id, "code": j.code, "original_name": j.original_name,
                            "num_pages": j.num_pages, "cost": to_decimal(j.cost_cents), "status": j.status,
-                           "source_type": j.source_type}
+                           **_converted(j.source_type)}
                           for j in made],
                 "total_cost": to_decimal(sum(j.cost_cents for j in made)),
                 "queue_position": position,
@@ -189,8 +199,7 @@ async def calculate_cost(request: Request, ctx: Ctx):
                 prices = await price_table(s, shop_id)
         priced = await _price(ctx, form, settings, prices)
         return JSONResponse({"files": [{"original_name": p.name, "num_pages": p.pages, "cost": to_decimal(p.cost_cents),
-                                        "source_type": p.source_type,
-                                        "preview_url": f"/converted/{p.original_sha256}.pdf" if p.source_type else None}
+                                        **_converted(p.source_type, p.original_sha256)}
                                 for p in priced],
                        "total_cost": to_decimal(sum(p.cost_cents for p in priced))})
     finally:
