@@ -323,7 +323,8 @@
         var d = el("div");
         d.appendChild(el("span", "code", j.code));
         d.appendChild(el("span", "name", j.original_name));
-        d.appendChild(el("span", null, j.num_pages + (j.num_pages === 1 ? " page · " : " pages · ") + money(Math.round(Number(j.cost) * 100))));
+        d.appendChild(el("span", null, j.num_pages + (j.num_pages === 1 ? " page" : " pages") +
+          converted({ source: j.source_type }) + " · " + money(Math.round(Number(j.cost) * 100))));
         var a = el("a", null, "Follow this job");
         a.href = "/j/" + encodeURIComponent(j.code);
         d.appendChild(a);
