@@ -65,7 +65,12 @@ oor:op="fuse"><value>true</value></prop></item>
 
 
 class ConversionRefused(Exception):
-    """The refusal in words, for the customer."""
+    """The refusal in words, for the customer. `lasting`: the same file would be refused again (cached);
+    not so when LibreOffice is missing, which installing it fixes."""
+
+    def __init__(self, message: str, lasting: bool = True):
+        super().__init__(message)
+        self.lasting = lasting
 
 
 def refusal(kind: str) -> str:
@@ -197,7 +202,7 @@ class Converter:
         caller removes its directory). Raises ConversionRefused with the refusal in words."""
         if self.soffice is None:
             log.warning("LibreOffice (soffice) is not installed: a %s file was refused", kind)
-            raise ConversionRefused(refusal(kind))
+            raise ConversionRefused(refusal(kind), lasting=False)
         slot = self._take_slot()
         job = Path(tempfile.mkdtemp(prefix="conv-", dir=self.work_dir))
         killed = False
@@ -322,7 +327,8 @@ def prepare_document(path: Path, head: bytes, sha256: str, cache_dir: Path, limi
                    (POWERPOINT, False): "ppt"}[(kind, head.startswith(ZIP_MAGIC))]
             pdf = converter_for(cache_dir, limits, soffice).to_pdf(path, kind, ext)
         except ConversionRefused as exc:
-            _write_atomic(cached_fail, str(exc).encode("utf-8"))
+            if exc.lasting:
+                _write_atomic(cached_fail, str(exc).encode("utf-8"))
             raise
         try:
             part = cached_pdf.with_name(cached_pdf.name + f".{os.getpid()}.{threading.get_ident()}.part")
@@ -372,7 +378,21 @@ def trim_cache(cache_dir: Path, max_age_seconds: int, max_entries: int) -> int:
                     shutil.rmtree(d, ignore_errors=True)
             except FileNotFoundError:
                 pass
+        for d in work.glob("profile-*-*"):  # profiles of server processes that are gone
+            pid = d.name.split("-")[1]
+            if pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(d, ignore_errors=True)
     return gone
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def limits_from(settings) -> Limits:

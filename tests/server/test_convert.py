@@ -169,6 +169,7 @@ def test_a_server_without_libreoffice_refuses_word_in_words(tmp_path, office_doc
         err = _refused(shop, "report.docx", office_docs["breaks.docx"])
         assert err == f"'report.docx': {WORD_REFUSAL}"
         assert "PowerPoint file could not be opened" in _refused(shop, "talk.pptx", office_docs["slides.pptx"])
+        assert list((tmp_path / "srv").glob("files/converted/*.refused")) == []  # installing it fixes this
         assert shop.upload(pdf_bytes(1), name="fine.pdf")["files"][0]["num_pages"] == 1  # PDFs still work
     finally:
         server.stop()
@@ -305,5 +306,10 @@ def test_the_sweeper_trims_the_conversion_cache(tmp_path):
     old = cache / f"{9:064x}.refused"
     old.write_text("no")
     os.utime(old, (now - 2 * 86400, now - 2 * 86400))
+    work = cache / "work"
+    gone, mine = work / "profile-999999999-0", work / f"profile-{os.getpid()}-0"
+    for d in (gone, mine):
+        (d / "user").mkdir(parents=True)
     assert convert.trim_cache(cache, max_age_seconds=86400, max_entries=3) == 3
-    assert sorted(p.name[-6:] for p in cache.iterdir()) == ["00.pdf", "01.pdf", "02.pdf"]
+    assert sorted(p.name[-6:] for p in cache.iterdir() if p.is_file()) == ["00.pdf", "01.pdf", "02.pdf"]
+    assert not gone.exists() and mine.exists()  # a profile of a server process that is gone
