@@ -74,6 +74,14 @@ class Settings:
     # Addresses whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated IPs or networks,
     # "*" for all); empty: none, the client address is the connection's.
     trusted_proxies: str = ""  # SHOPDESK_TRUSTED_PROXIES
+    # Word and PowerPoint → PDF with LibreOffice (shopdesk/server/convert.py)
+    convert_timeout_seconds: int = 60  # SHOPDESK_CONVERT_TIMEOUT_SECONDS (wall clock; also the CPU limit)
+    convert_memory_mb: int = 2048  # SHOPDESK_CONVERT_MEMORY_MB (address space of the LibreOffice process)
+    convert_max_parallel: int = 2  # SHOPDESK_CONVERT_MAX_PARALLEL (conversions at once, per server process)
+    convert_max_unzipped_mb: int = 300  # SHOPDESK_CONVERT_MAX_UNZIPPED_MB (a .docx/.pptx unpacked, checked first)
+    convert_cache_hours: int = 24  # SHOPDESK_CONVERT_CACHE_HOURS (converted PDFs kept for the upload after a quote)
+    convert_cache_entries: int = 500  # SHOPDESK_CONVERT_CACHE_ENTRIES
+    soffice: str = ""  # SHOPDESK_SOFFICE: LibreOffice's soffice; "" → found on PATH
     longpoll_check_seconds: float = 0.25  # how often a held /queue?wait= checks the database
     max_wait_seconds: int = 30
 
@@ -102,6 +110,12 @@ class Settings:
         "header_timeout_seconds": "SHOPDESK_HEADER_TIMEOUT_SECONDS",
         "body_timeout_seconds": "SHOPDESK_BODY_TIMEOUT_SECONDS",
         "max_json_kb": "SHOPDESK_MAX_JSON_KB",
+        "convert_timeout_seconds": "SHOPDESK_CONVERT_TIMEOUT_SECONDS",
+        "convert_memory_mb": "SHOPDESK_CONVERT_MEMORY_MB",
+        "convert_max_parallel": "SHOPDESK_CONVERT_MAX_PARALLEL",
+        "convert_max_unzipped_mb": "SHOPDESK_CONVERT_MAX_UNZIPPED_MB",
+        "convert_cache_hours": "SHOPDESK_CONVERT_CACHE_HOURS",
+        "convert_cache_entries": "SHOPDESK_CONVERT_CACHE_ENTRIES",
     }
 
     @classmethod
@@ -119,6 +133,8 @@ class Settings:
             values["trusted_proxies"] = os.environ["SHOPDESK_TRUSTED_PROXIES"].strip()
         if os.environ.get("SHOPDESK_DATABASE_URL"):
             values["database_url"] = os.environ["SHOPDESK_DATABASE_URL"]
+        if os.environ.get("SHOPDESK_SOFFICE", "").strip():
+            values["soffice"] = os.environ["SHOPDESK_SOFFICE"].strip()
         if os.environ.get("SHOPDESK_PUBLIC_URL", "").strip():
             values["public_url"] = os.environ["SHOPDESK_PUBLIC_URL"]
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -139,6 +155,10 @@ class Settings:
     @property
     def files_dir(self) -> Path:
         return self.data_dir / "files"
+
+    @property
+    def conversions_dir(self) -> Path:
+        return self.files_dir / "converted"
 
     @property
     def sync_database_url(self) -> str:

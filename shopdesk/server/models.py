@@ -113,6 +113,8 @@ class Job(Base):
     code: Mapped[str] = mapped_column(String(6), unique=True)
     original_name: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(64))
+    # "word" / "powerpoint" when the customer sent one: content_type and sha256 are then the PDF's
+    source_type: Mapped[str | None] = mapped_column(String(16), nullable=True)
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
     num_pages: Mapped[int] = mapped_column(Integer)

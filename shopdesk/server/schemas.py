@@ -109,6 +109,8 @@ class JobOut(BaseModel):
     cancel_reason: str | None
     created_at: str
     updated_at: str
+    source_type: Literal["word", "powerpoint"] | None = Field(
+        None, description="set when the customer sent a Word or PowerPoint file: the stored file is its PDF rendering")
 
 
 class OrderOut(BaseModel):
@@ -134,6 +136,8 @@ class UploadedFileOut(BaseModel):
     num_pages: int
     cost: Money
     status: Status
+    source_type: Literal["word", "powerpoint"] | None = Field(
+        None, description="set when the customer sent a Word or PowerPoint file: the stored file is its PDF rendering")
 
 
 class UploadOut(BaseModel):
@@ -147,6 +151,9 @@ class CostFileOut(BaseModel):
     original_name: str
     num_pages: int
     cost: Money
+    source_type: Literal["word", "powerpoint"] | None = Field(
+        None, description="set when the customer sent a Word or PowerPoint file: the stored file is its PDF rendering")
+    preview_url: str | None = Field(None, description="a converted file: its PDF rendering, to check before sending")
 
 
 class CostOut(BaseModel):

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, select, update
 
 from ..domain.jobs import JobStatus, Move
-from . import idempotency, logins, ratelimit
+from . import convert, idempotency, logins, ratelimit
 from .context import ServerContext
 from .models import Job, Shop, Token
 from .services import jobs as job_service
@@ -80,6 +80,9 @@ async def collect_orphans(ctx: ServerContext) -> None:
     stored = ctx.store.stored_hashes()
     if stored:
         await discard_unused(ctx, list(stored))
+    s = ctx.settings
+    await asyncio.to_thread(convert.trim_cache, s.conversions_dir, s.convert_cache_hours * 3600,
+                            s.convert_cache_entries)
 
 
 async def sweep_once(ctx: ServerContext) -> None:

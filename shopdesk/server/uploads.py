@@ -38,6 +38,7 @@ class ReceivedFile:
 class ReceivedForm:
     fields: dict[str, str] = field(default_factory=dict)
     files: list[ReceivedFile] = field(default_factory=list)
+    temps: list[Path] = field(default_factory=list)  # more temp files of this upload (converted PDFs)
 
     def digest(self) -> bytes:
         """What the form says, independent of how it was framed (multipart boundaries differ per send)."""
@@ -51,6 +52,8 @@ class ReceivedForm:
     def discard(self) -> None:
         for f in self.files:
             f.temp_path.unlink(missing_ok=True)
+        for p in self.temps:
+            p.unlink(missing_ok=True)
 
 
 def safe_name(raw: str | None) -> str:

@@ -33,7 +33,7 @@ from ..domain.jobs import JobStatus
 from ..printing.stages import Stage
 from ..settings import log_dir
 from .dialogs import CancelDialog, ask_did_it_print
-from .queue_model import COL, QueueFilter, QueueModel, job_facts, money
+from .queue_model import COL, QueueFilter, QueueModel, file_label, job_facts, money
 
 log = logging.getLogger("shopdesk.ui")
 
@@ -99,7 +99,7 @@ class JobPanel(QFrame):
         sides = "double-sided" if job["print_mode"] == "double" else "single-sided"
         colour = "<b style='color:#b1440e'>colour</b>" if job["color_mode"] == "color" else "black & white"
         self.title.setText(f"<span style='font-size:15pt'><b>{job['code']}</b></span> &nbsp; "
-                           f"{_esc(order.get('customer_name') or 'Walk-in')}<br>{_esc(job['original_name'])}")
+                           f"{_esc(order.get('customer_name') or 'Walk-in')}<br>{_esc(file_label(job))}")
         lines = [f"{job['num_pages']} page(s) × {job['copies']} copies, {sides}, {colour}, {job['paper_size']}",
                  f"Cost <b>{money(job['cost'])}</b> (order {money(order.get('total_cost', job['cost']))})"]
         style = {"note": "<i>{}</i>", "failure": "<span style='color:#b00020'>{}</span>", "printing": "<b>{}</b>"}

@@ -125,7 +125,7 @@ class QueueModel(QStandardItemModel):
     def _cells(self, order: dict, job: dict, waiting: str) -> list[dict[int, object]]:
         """Every role of every cell of one row, as Qt stores them."""
         first_of_order = job["file_id"] == order.get("first_file_id")
-        tooltip = "\n".join([f"{job['original_name']} — code {job['code']}"]
+        tooltip = "\n".join([f"{file_label(job)} — code {job['code']}"]
                             + [text for _kind, text in job_facts(order, job)])
         common: dict[int, object] = {_TOOLTIP: tooltip}
         if job["status"] == JobStatus.PRINTING:
@@ -167,7 +167,7 @@ class QueueModel(QStandardItemModel):
             name = order.get("customer_name") or "Walk-in"
             return name if first_of_order else "  ↳ same order"
         if col == COL["File"]:
-            return job["original_name"]
+            return file_label(job)
         if col == COL["Pages"]:
             return job["num_pages"]
         if col == COL["Copies"]:
@@ -306,3 +306,12 @@ class QueueFilter(QSortFilterProxyModel):
             text = model.search_text(source_row)
             return all(word in text for word in self._text.split())
         return True
+
+
+CONVERTED = {"word": "converted from Word", "powerpoint": "converted from PowerPoint"}
+
+
+def file_label(job: dict) -> str:
+    """The customer's file name, and "(converted from Word)" when the stored file is its PDF rendering."""
+    words = CONVERTED.get(job.get("source_type") or "")
+    return f"{job['original_name']} ({words})" if words else job["original_name"]

@@ -184,7 +184,7 @@ def test_refusals_are_shown_in_words_on_the_page(browser, shop, tmp_path, shots)
     _prices_shown(browser, 3)
     big_card, fake_card, secret_card = _cards(browser)
     assert "'scan.pdf' is 21.0 MB; this shop takes files up to 20.0 MB" in big_card.text
-    assert "'notes.pdf' is not a PDF, PNG or JPEG file" in fake_card.text
+    assert "'notes.pdf' is not a PDF, PNG, JPEG, Word or PowerPoint file" in fake_card.text
     assert "secret.pdf" in secret_card.text and "password" in secret_card.text.lower()
     assert all("bad" in c.get_attribute("class") for c in (big_card, fake_card, secret_card))
     browser.screenshot(shots / "frontdoor-refusals-desktop.png")
@@ -238,3 +238,32 @@ def test_withdraw_asks_first_and_is_refused_in_words_once_printing(browser, live
         (By.ID, "error"), "Not withdrawn: Cannot withdraw this job: it is already printing at Counter 1."))
     _wait(browser).until(EC.text_to_be_present_in_element((By.ID, "status"), "Printing now"))
     assert shop.get(f"/file/{b['code']}").json()["status"] == "printing"
+
+
+@pytest.mark.slow
+def test_a_word_file_shows_its_converted_page_count_and_its_pages_before_sending(browser, shop, tmp_path):
+    import io
+
+    import requests
+    from pypdf import PdfReader
+
+    from tests.helpers.documents import docx_bytes
+
+    essay = tmp_path / "essay.docx"
+    essay.write_bytes(docx_bytes(3))
+    d = browser.driver
+    browser.size(*PHONE)
+    d.get(f"{shop.url}/s/{shop.shop_id}")
+    _pick(browser, essay)
+    _prices_shown(browser, 1)
+    [card] = _cards(browser)
+    assert "3 pages (converted from Word) × 1 copy" in card.text
+    link = card.find_element(By.CSS_SELECTOR, "a.preview")
+    assert link.text == "Check the pages"
+    pdf = requests.get(link.get_attribute("href"), timeout=10)
+    assert pdf.headers["content-type"] == "application/pdf" and len(PdfReader(io.BytesIO(pdf.content)).pages) == 3
+    d.find_element(By.ID, "sendbtn").click()
+    _wait(browser).until(EC.text_to_be_present_in_element((By.TAG_NAME, "main"), "Sent"))
+    assert "(converted from Word)" in d.find_element(By.TAG_NAME, "main").text
+    [job] = [f for o in shop.get("/queue").json() for f in o["files"]]
+    assert job["original_name"] == "essay.docx" and job["num_pages"] == 3 and job["source_type"] == "word"

@@ -63,8 +63,12 @@ def test_new_prices_apply_to_new_uploads_and_quotes_but_not_to_waiting_jobs(api_
 def test_price_table_validation_reports_every_problem(api_shop):
     partial = [p for p in ALL_PRICES if p["paper_size"] != "Legal"]
     r = api_shop.put("/shop/prices", who="owner", json={"prices": partial})
+    assert r.status_code == 400 and r.json()["error"].startswith("prices:")  # the table has 8 prices
+    eight_but_one_twice = partial + [partial[0], partial[1]]
+    r = api_shop.put("/shop/prices", who="owner", json={"prices": eight_but_one_twice})
     assert r.status_code == 400
     assert "prices.bw.Legal: missing" in r.json()["error"] and "prices.color.Legal: missing" in r.json()["error"]
+    assert "given twice" in r.json()["error"]
     bad = [dict(p) for p in ALL_PRICES]
     bad[0]["price"] = -1
     bad[1]["price"] = 10000.01
@@ -72,8 +76,8 @@ def test_price_table_validation_reports_every_problem(api_shop):
     r = api_shop.put("/shop/prices", who="owner", json={"prices": bad})
     assert r.status_code == 400
     assert r.json()["error"].count(";") >= 2, r.json()["error"]
-    twice = ALL_PRICES + [ALL_PRICES[0]]
-    assert api_shop.put("/shop/prices", who="owner", json={"prices": twice}).status_code == 400
+    nine = ALL_PRICES + [ALL_PRICES[0]]
+    assert api_shop.put("/shop/prices", who="owner", json={"prices": nine}).status_code == 400
     assert api_shop.put("/shop/prices", who="staff", json={"prices": ALL_PRICES}).status_code == 403
     assert prices_of(api_shop.get("/shop").json())[("bw", "A4")] == 1.0  # nothing changed
 

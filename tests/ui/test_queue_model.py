@@ -160,3 +160,17 @@ def test_waiting_time_words(minutes, text):
     now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
     created = (now - timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert waited(created, now) == text
+
+
+@pytest.mark.slow
+def test_a_converted_word_file_says_so_in_the_queue(qtbot, shop):
+    from tests.helpers.documents import docx_bytes
+
+    shop.upload(docx_bytes(2), name="report.docx", customer_name="Asha")
+    shop.upload(pdf_bytes(1), name="plain.pdf")
+    model = QueueModel()
+    model.set_orders(_queue(shop))
+    assert model.data(model.index(0, COL["File"])) == "report.docx (converted from Word)"
+    assert model.data(model.index(0, COL["Pages"])) == 2
+    assert model.data(model.index(0, 0), 3).startswith("report.docx (converted from Word) — code ")  # tooltip
+    assert model.data(model.index(1, COL["File"])) == "plain.pdf"

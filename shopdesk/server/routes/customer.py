@@ -15,6 +15,7 @@ from ...domain.jobs import Move
 from ...domain.money import to_decimal
 from ...domain.pricing import PriceTable
 from ...domain.printsettings import InvalidSettings, PrintSettings
+from ..convert import ConversionRefused, convert_upload
 from ..deps import Ctx, MaybeUser, anon_limit, public_url
 from ..errors import BadRequest, Conflict, Forbidden, JSONResponse, NotFound, Unavailable
 from ..idempotency import Once
@@ -47,7 +48,8 @@ def _form_doc(*, shop_required: bool) -> dict:
             "properties": {
                 "files[]": {"type": "array", "items": {"type": "string", "format": "binary"}, "minItems": 1,
                             "maxItems": 20,
-                            "description": "PDF, PNG or JPEG files (20 MB each, 100 MB per request); `file` works too"},
+                            "description": "PDF, PNG, JPEG, Word (.doc, .docx) or PowerPoint (.ppt, .pptx) files (20 MB each, "
+                                           "100 MB per request); `file` works too"},
                 "shop_id": {"type": "integer", "minimum": 1, "maximum": 2_147_483_647},
                 "copies": {"type": "integer", "minimum": 1, "maximum": 99, "default": 1},
                 "print_mode": {"type": "string", "enum": ["single", "double"], "default": "single"},
@@ -80,12 +82,22 @@ async def _price(ctx, form: ReceivedForm, settings: PrintSettings, prices) -> li
             problems.append(f"'{f.name}' is empty")
             continue
         ctype = sniff_type(f.head)
-        if ctype is None:
-            problems.append(f"'{f.name}' is not a PDF, PNG or JPEG file. {NOT_COUNTABLE}")
-            continue
+        path, sha, size, source = f.temp_path, f.sha256, f.size, None
+        if ctype is None:  # Word or PowerPoint: priced and stored as its PDF rendering
+            try:
+                doc = await anyio.to_thread.run_sync(convert_upload, f.temp_path, f.head, f.sha256, ctx.settings,
+                                                     ctx.store.tmp)
+            except ConversionRefused as exc:
+                problems.append(f"'{f.name}': {exc}")
+                continue
+            if doc is None:
+                problems.append(f"'{f.name}' is not a PDF, PNG, JPEG, Word or PowerPoint file. {NOT_COUNTABLE}")
+                continue
+            form.temps.append(doc.pdf_path)
+            path, sha, size, source, ctype = doc.pdf_path, doc.pdf_sha256, doc.pdf_size, doc.kind, "application/pdf"
         s = ctx.settings
         try:
-            pages = await ctx.file_checks.run(count_pages, str(f.temp_path), ctype, s.max_pages_per_file,
+            pages = await ctx.file_checks.run(count_pages, str(path), ctype, s.max_pages_per_file,
                                               s.max_image_megapixels * 1_000_000, refused=UNUSUAL)
         except Refusal as exc:
             problems.append(f"'{f.name}' {exc}. {NOT_COUNTABLE}")
@@ -93,14 +105,24 @@ async def _price(ctx, form: ReceivedForm, settings: PrintSettings, prices) -> li
         except Busy as exc:
             raise Unavailable("The shop's server is busy checking other files; please try again in a minute.",
                               retry_after=30) from exc
-        counted.append((f, ctype, pages))
+        counted.append((f, path, sha, size, ctype, pages, source))
     if problems:
         raise BadRequest("; ".join(problems))
     table: PriceTable = await prices()
-    return [PricedFile(f.name, f.temp_path, f.sha256, f.size, ctype, pages,
+    return [PricedFile(f.name, path, sha, size, ctype, pages,
                        table.cost(pages=pages, copies=settings.copies, color=settings.color_mode,
-                                  paper=settings.paper_size))
-            for f, ctype, pages in counted]
+                                  paper=settings.paper_size), source, f.sha256)
+            for f, path, sha, size, ctype, pages, source in counted]
+
+
+def _converted(source_type: str | None, original_sha256: str = "") -> dict:
+    """Only a converted file's answer carries these (a PDF's or an image's is as it always was)."""
+    if not source_type:
+        return {}
+    out = {"source_type": source_type}
+    if original_sha256:
+        out["preview_url"] = f"/converted/{original_sha256}.pdf"
+    return out
 
 
 def _settings(form: ReceivedForm) -> PrintSettings:
@@ -176,7 +198,8 @@ async def upload(request: Request, ctx: Ctx, customer: MaybeUser):
             return 200, {
                 "order_id": order.id,
                 "files": [{"file_id": j.id, "code": j.code, "original_name": j.original_name,
-                           "num_pages": j.num_pages, "cost": to_decimal(j.cost_cents), "status": j.status}
+                           "num_pages": j.num_pages, "cost": to_decimal(j.cost_cents), "status": j.status,
+                           **_converted(j.source_type)}
                           for j in made],
                 "total_cost": to_decimal(sum(j.cost_cents for j in made)),
                 "queue_position": position,
@@ -205,7 +228,8 @@ async def calculate_cost(request: Request, ctx: Ctx):
                 return await price_table(s, shop_id)
 
         priced = await _price(ctx, form, settings, prices)
-        return JSONResponse({"files": [{"original_name": p.name, "num_pages": p.pages, "cost": to_decimal(p.cost_cents)}
+        return JSONResponse({"files": [{"original_name": p.name, "num_pages": p.pages, "cost": to_decimal(p.cost_cents),
+                                        **_converted(p.source_type, p.original_sha256)}
                                 for p in priced],
                        "total_cost": to_decimal(sum(p.cost_cents for p in priced))})
     finally:
@@ -242,6 +266,24 @@ def qr_png(text: str, box_size: int = 10) -> bytes:
     buf = io.BytesIO()
     qr.make_image().save(buf)
     return buf.getvalue()
+
+
+@router.get("/converted/{sha256}.pdf", responses={200: {"content": {"application/pdf": {}},
+                                                         "description": "the PDF rendering"}, **errors(404, 429)},
+            dependencies=[anon_limit("anon")], response_class=Response)
+async def converted_pdf(sha256: str, ctx: Ctx):
+    """A Word or PowerPoint file's PDF rendering, by the SHA-256 of the file the customer sent (the
+    `preview_url` of `POST /calculate-cost`): the customer checks the pages before sending. Only
+    someone who has the file knows its hash; the rendering is kept as long as the conversion cache."""
+    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+        raise NotFound("No such converted file.")
+    path = ctx.settings.conversions_dir / f"{sha256}.pdf"
+    try:
+        data = await anyio.to_thread.run_sync(path.read_bytes)
+    except FileNotFoundError:
+        raise NotFound("No such converted file (converted files are kept for a day).") from None
+    return Response(data, media_type="application/pdf",
+                    headers={"Content-Disposition": "inline", "Cache-Control": "private, max-age=3600"})
 
 
 @router.post("/withdraw/{code}", response_model=JobStatusOut, responses=errors(400, 404, 409, 422, 429),

@@ -185,6 +185,12 @@ def _options(values: dict[str, str], chosen: str) -> str:
                    for v, label in values.items())
 
 
+ACCEPT = (".pdf,.jpg,.jpeg,.png,.doc,.docx,.ppt,.pptx,application/pdf,image/jpeg,image/png,application/msword,"
+          "application/vnd.openxmlformats-officedocument.wordprocessingml.document,application/vnd.ms-powerpoint,"
+          "application/vnd.openxmlformats-officedocument.presentationml.presentation")
+CONVERTED_WORDS = {"word": "converted from Word", "powerpoint": "converted from PowerPoint"}
+
+
 def _form_html(shop: Shop, prices, ctx: Ctx, error: str = "") -> str:
     s = ctx.settings
     price_map = {f"{c}|{p}": cents for c, p, cents in prices.as_rows()}
@@ -198,9 +204,10 @@ def _form_html(shop: Shop, prices, ctx: Ctx, error: str = "") -> str:
   <h2>Send your files</h2>
   <input type="hidden" name="shop_id" value="{shop.id}">
   <label class="pick"><span class="picktitle" id="picktitle">Choose files to print</span>
-    <span class="hint">PDF, JPEG or PNG, up to {s.max_file_mb} MB each</span>
+    <span class="hint">PDF, JPEG, PNG, Word or PowerPoint, up to {s.max_file_mb} MB each
+      (Word and PowerPoint files are converted to PDF here; check the pages before sending)</span>
     <input id="files" type="file" name="files[]" multiple required
-           accept=".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png">
+           accept="{ACCEPT}">
   </label>
   <ol id="filelist" class="files" hidden></ol>
   <fieldset id="defaults" class="settings">
@@ -276,8 +283,13 @@ def _sent_job_html(f: dict, request: Request) -> str:
     code = E(f["code"])
     return (f'<li class="job"><img class="qr" src="/file/{code}/qr.png" alt="QR code of job {code}" width="148" height="148">'
             f'<div><span class="code">{code}</span><span class="name">{E(f["original_name"])}</span>'
-            f'<span>{f["num_pages"]} page(s) · {E(str(f["cost"]))}</span>'
+            f'<span>{f["num_pages"]} page(s){_converted(f.get("source_type"))} · {E(str(f["cost"]))}</span>'
             f'<a href="/j/{code}">Follow this job</a></div></li>')
+
+
+def _converted(source_type: str | None) -> str:
+    words = CONVERTED_WORDS.get(source_type or "")
+    return f" ({words})" if words else ""
 
 
 async def _job_view(ctx: Ctx, code: str):
@@ -314,7 +326,7 @@ def _job_page(job: Job, order: Order, shop: Shop, position: int | None, *, reque
                 '<button type="submit" class="danger">Withdraw this job…</button>'
                 '<span class="hint">You can take it back while it waits; not once printing has started.</span></form>'
                 if waiting else "")
-    details = [("File", job.original_name), ("Pages", str(job.num_pages)), ("Copies", str(job.copies)),
+    details = [("File", job.original_name + _converted(job.source_type)), ("Pages", str(job.num_pages)), ("Copies", str(job.copies)),
                ("Sides", SIDES_NAMES.get(job.print_mode, job.print_mode)),
                ("Colour", COLOR_NAMES.get(job.color_mode, job.color_mode)), ("Paper", job.paper_size),
                ("Price", format_amount(job.cost_cents))]

@@ -25,6 +25,8 @@ class PricedFile:
     content_type: str
     pages: int
     cost_cents: int
+    source_type: str | None = None  # "word" / "powerpoint": the stored file is its PDF rendering
+    original_sha256: str = ""  # of what the customer sent (differs from sha256 for a converted file)
 
 
 async def unique_code(s: AsyncSession) -> str:
@@ -49,7 +51,8 @@ async def create_order(s: AsyncSession, *, shop_id: int, settings: PrintSettings
                   content_type=f.content_type, size_bytes=f.size, sha256=f.sha256, num_pages=f.pages,
                   copies=settings.copies, print_mode=settings.print_mode.value,
                   color_mode=settings.color_mode.value, paper_size=settings.paper_size.value,
-                  comment=settings.comment, cost_cents=f.cost_cents, status=JobStatus.UPLOADED.value,
+                  comment=settings.comment, cost_cents=f.cost_cents, source_type=f.source_type,
+                  status=JobStatus.UPLOADED.value,
                   attempts=0, created_at=now, updated_at=now)
         s.add(job)
         jobs.append(job)

@@ -161,8 +161,11 @@
       xhr.onload = function () {
         var body = readJson(xhr.responseText);
         c.counting = false;
-        if (xhr.status === 200 && body && body.files && body.files.length) c.pages = body.files[0].num_pages;
-        else c.problem = problem(xhr.status, body, xhr.getResponseHeader("Retry-After"));
+        if (xhr.status === 200 && body && body.files && body.files.length) {
+          c.pages = body.files[0].num_pages;
+          c.source = body.files[0].source_type || "";
+          c.preview = body.files[0].preview_url || "";
+        } else c.problem = problem(xhr.status, body, xhr.getResponseHeader("Retry-After"));
         update();
       };
       xhr.onerror = function () {
@@ -179,6 +182,11 @@
     }
     function cost(c) {
       return c.pages * Number(c.s.copies) * cfg.prices[c.s.color_mode + "|" + c.s.paper_size];
+    }
+
+    function converted(c) {
+      return c.source === "word" ? " (converted from Word)" : c.source === "powerpoint" ?
+        " (converted from PowerPoint)" : "";
     }
 
     function update() {
@@ -200,8 +208,15 @@
         } else {
           var k = cost(c);
           total += k; ready++;
-          c.metaEl.textContent = c.pages + (c.pages === 1 ? " page" : " pages") + " × " + c.s.copies +
-            (Number(c.s.copies) === 1 ? " copy" : " copies");
+          c.metaEl.textContent = c.pages + (c.pages === 1 ? " page" : " pages") + converted(c) + " × " +
+            c.s.copies + (Number(c.s.copies) === 1 ? " copy" : " copies");
+          if (c.preview) {
+            // a converted file: the customer may look at the pages as they will print
+            var a = el("a", "preview", "Check the pages");
+            a.href = c.preview; a.target = "_blank"; a.rel = "noopener";
+            c.metaEl.appendChild(document.createTextNode(" · "));
+            c.metaEl.appendChild(a);
+          }
           c.priceEl.textContent = money(k);
         }
       });
@@ -308,7 +323,8 @@
         var d = el("div");
         d.appendChild(el("span", "code", j.code));
         d.appendChild(el("span", "name", j.original_name));
-        d.appendChild(el("span", null, j.num_pages + (j.num_pages === 1 ? " page · " : " pages · ") + money(Math.round(Number(j.cost) * 100))));
+        d.appendChild(el("span", null, j.num_pages + (j.num_pages === 1 ? " page" : " pages") +
+          converted({ source: j.source_type }) + " · " + money(Math.round(Number(j.cost) * 100))));
         var a = el("a", null, "Follow this job");
         a.href = "/j/" + encodeURIComponent(j.code);
         d.appendChild(a);
