@@ -219,9 +219,10 @@ class Converter:
                    "SAL_USE_VCLPLUGIN": "svp", "TMPDIR": str(job)}
             lim = self.limits
             t0 = time.monotonic()
+            cmd, preexec = _with_limits(cmd, lim)
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                     stderr=subprocess.STDOUT, env=env, cwd=job, start_new_session=True,
-                                    preexec_fn=_child_limits(lim))
+                                    preexec_fn=preexec)
             try:
                 output, _ = proc.communicate(timeout=lim.timeout_seconds)
             except subprocess.TimeoutExpired:
@@ -255,6 +256,17 @@ def _same_fs(a: Path, b: Path) -> bool:
         return os.stat(a).st_dev == os.stat(b).st_dev
     except OSError:
         return False
+
+
+def _with_limits(cmd: list[str], lim: Limits):
+    """The command with its limits. util-linux's prlimit sets them for the program it executes, so
+    nothing of Python runs between fork and exec in this threaded server (a preexec_fn can deadlock
+    there); without prlimit (not Linux), setrlimit in preexec_fn."""
+    prlimit = shutil.which("prlimit")
+    if prlimit:
+        cpu, mem, out = lim.cpu_seconds, lim.memory_mb * 2**20, lim.output_mb * 2**20
+        return [prlimit, f"--cpu={cpu}:{cpu + 5}", f"--as={mem}", f"--fsize={out}", "--core=0", "--", *cmd], None
+    return cmd, _child_limits(lim)
 
 
 def _child_limits(lim: Limits):

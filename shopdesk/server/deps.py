@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from . import ratelimit
 from .context import ServerContext
-from .errors import BadRequest, Forbidden, Unauthorized
+from .errors import Forbidden, Unauthorized
 from .models import Token, User
 from .security import token_hash
 
@@ -116,7 +116,8 @@ async def owned_shop(p: Annotated[Principal, Depends(current_principal)],
     named by `?shop_id=`."""
     if p.role == "admin":
         if shop_id is None:
-            raise BadRequest("shop_id: an administrator names the shop with ?shop_id=")
+            # a role question, not a malformed request: the same request is right for an owner
+            raise Forbidden("An administrator names the shop to act for with ?shop_id=.")
         return OwnerAct(p, shop_id)
     if p.role != "owner" or p.shop_id is None:
         raise Forbidden("Only the shop's owner can do this.")

@@ -116,7 +116,7 @@ def corpus() -> dict[str, tuple[bytes, str]]:
         "huge-count.pdf": (many_pages(5000), "more than 2000 pages"),
         "bomb.png": (png_claiming(), "40000×40000 pixels"),
         "bomb.jpg": (jpeg_claiming(), "60000×60000 pixels"),
-        "page.html.pdf": (html_pdf_polyglot(), "not a PDF, PNG or JPEG"),
+        "page.html.pdf": (html_pdf_polyglot(), "not a PDF, PNG, JPEG, Word or PowerPoint file"),
         "png-pdf.png": (png_pdf_polyglot(), "damaged image"),
         "truncated.pdf": (pdf_bytes(3)[:-300], "incomplete"),
         "locked.pdf": (pdf_bytes(2, password="s3cret"), "password"),

@@ -76,6 +76,7 @@ def test_history_lists_finished_jobs_newest_first_with_filters(api_shop):
     assert api_shop.get("/shop/history?limit=1&offset=1").json()["jobs"][0]["code"] == a["code"]
     assert api_shop.get("/shop/history?status=printing").status_code == 400
     assert api_shop.get("/shop/history?from=yesterday").status_code == 400
+    assert api_shop.get("/shop/history?to=0.5").status_code == 400  # not seconds since 1970 (schemathesis)
 
 
 def test_healthz(api_server):

@@ -58,14 +58,15 @@ async def set_prices(body: PricesIn, o: ShopOwner, ctx: Ctx):
         return JSONResponse((await shop_json(s, shop))["prices"])
 
 
-@router.get("/shop/staff", response_model=list[StaffOut], responses=errors(400, 401, 403, 429))
+@router.get("/shop/staff", response_model=list[StaffOut], responses=errors(400, 401, 403, 404, 429))
 async def list_staff(o: ShopOwner, ctx: Ctx):
     """Owner: the shop's staff and owner logins."""
     async with ctx.db.read() as s:
         return JSONResponse([owner_service.staff_json(u) for u in await owner_service.staff_of(s, o.shop_id)])
 
 
-@router.post("/shop/staff", response_model=StaffOut, status_code=201, responses=errors(400, 401, 403, 409, 429))
+@router.post("/shop/staff", response_model=StaffOut, status_code=201,
+             responses=errors(400, 401, 403, 404, 409, 429))
 async def add_staff(body: StaffIn, request: Request, o: ShopOwner, ctx: Ctx):
     """Owner: a new staff or owner login (passwords ≥ 10 characters; 409 when the username is taken)."""
     once = await Once.begin(ctx, request, o.principal.scope)
@@ -94,7 +95,7 @@ async def update_staff(user_id: Id, body: StaffUpdateIn, o: ShopOwner, ctx: Ctx)
         return JSONResponse(owner_service.staff_json(user))
 
 
-@router.get("/shop/events", response_model=list[ShopEventOut], responses=errors(400, 401, 403, 429))
+@router.get("/shop/events", response_model=list[ShopEventOut], responses=errors(400, 401, 403, 404, 429))
 async def shop_events(o: ShopOwner, ctx: Ctx):
     """Owner: the shop's own audit trail, newest first — profile, price and login changes, security
     notices."""

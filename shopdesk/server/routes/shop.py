@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
+from pydantic import BeforeValidator
 from sqlalchemy import func, or_, select
 
 from ...domain.jobs import FINISHED
@@ -21,6 +22,16 @@ from ..services import shops as shop_service
 from ..services.views import iso, job_json
 
 router = APIRouter(tags=["shop"])
+
+
+def _iso_only(value):
+    """A time is written as ISO 8601 text; pydantic would also take '0.5' as seconds since 1970."""
+    if isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit():
+        raise ValueError("give a time as ISO 8601, e.g. 2026-11-22T00:00:00Z")
+    return value
+
+
+IsoTime = Annotated[datetime, BeforeValidator(_iso_only)]
 
 
 async def shop_json(s, shop: Shop, public_url: str = "") -> dict:
@@ -102,8 +113,8 @@ async def history(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     search: Annotated[Text | None, Query(max_length=100, description="code, file name or customer")] = None,
     status: Literal["downloaded", "cancelled", "withdrawn"] | None = None,
-    from_: Annotated[datetime | None, Query(alias="from")] = None,
-    to: datetime | None = None,
+    from_: Annotated[IsoTime | None, Query(alias="from")] = None,
+    to: Annotated[IsoTime | None, Query()] = None,
 ):
     """Finished jobs (printed, cancelled, withdrawn), newest first."""
     from_, to = _utc_bound("from", from_), _utc_bound("to", to)
