@@ -24,6 +24,7 @@ from .errors import (
     OfflineError,
     RateLimitedError,
     ServerError,
+    StalledError,
     UnauthorizedError,
     from_response,
 )
@@ -95,7 +96,7 @@ class ShopClient:
                     raise OfflineError(self._offline_words(exc)) from exc
                 self._sleep(backoff.next_delay())
                 continue
-            if r.status_code == 429 or r.status_code >= 500:
+            if r.status_code in (408, 429) or r.status_code >= 500:
                 err = self._error(r)
                 r.close()
                 retry_after = err.retry_after if isinstance(err, RateLimitedError) else None
@@ -292,4 +293,4 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 
 def is_transient(exc: BaseException) -> bool:
     """Errors worth retrying later (the server or network), as opposed to a refusal."""
-    return isinstance(exc, (OfflineError, ServerError, RateLimitedError))
+    return isinstance(exc, (OfflineError, StalledError, ServerError, RateLimitedError))

@@ -54,6 +54,13 @@ class ServerError(ApiError):
     status = 500
 
 
+class StalledError(ApiError):
+    """408: the request stopped arriving at the server on the way (a stalled network); the server did
+    nothing with it, so it is sent again (with its Idempotency-Key)."""
+
+    status = 408
+
+
 class OfflineError(ApiError):
     """The server could not be reached (network down, server stopped, timeout)."""
 
@@ -72,6 +79,9 @@ BY_STATUS = {400: ValidationError, 401: UnauthorizedError, 403: ForbiddenError, 
 def from_response(status: int, message: str, retry_after: float | None = None) -> ApiError:
     if status == 429:
         return RateLimitedError(message, retry_after or 1.0)
+    if status == 408:
+        return StalledError(f"The request did not reach the shop server whole ({message or 'HTTP 408'}); "
+                            "it will be sent again.", status)
     if status >= 500:
         return ServerError(f"The shop server had a problem ({message or f'HTTP {status}'}); "
                            "try again in a moment.", status)

@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from shopdesk.client.api import ShopClient
+from shopdesk.client.api import ShopClient, is_transient
 from shopdesk.client.downloads import DownloadCache
 from shopdesk.client.errors import (
     ChecksumError,
@@ -20,6 +20,7 @@ from shopdesk.client.errors import (
     RateLimitedError,
     UnauthorizedError,
     ValidationError,
+    from_response,
 )
 from tests.helpers.pdfs import pdf_bytes
 from tests.helpers.server import ServerProcess, free_port, make_shop
@@ -67,6 +68,33 @@ def test_client_errors_are_not_retried_but_offline_is(shop):
     with pytest.raises(OfflineError):
         dead.shop()
     assert len(sleeps) == 3 and all(0.2 <= s <= 2.0 for s in sleeps)
+
+
+@pytest.mark.slow  # its own server with a 1 s header timeout, and a 2.5 s network stall
+def test_a_request_stalled_on_the_way_is_sent_again_not_taken_as_a_refusal(tmp_path):
+    """A stalled network makes the server answer 408 (the headers did not arrive in time). That is not
+    the server refusing the report: the outbox lost confirms when it took it as one (seen in the soak)."""
+    from tests.helpers.proxy import FaultProxy
+
+    server = ServerProcess(tmp_path / "srv", env={"SHOPDESK_HEADER_TIMEOUT_SECONDS": "1"}).start()
+    try:
+        shop = make_shop(server)
+        job = shop.upload(pdf_bytes(1))["files"][0]
+        proxy = FaultProxy(server.port).start()
+        try:
+            sleeps: list[float] = []
+            c = ShopClient(proxy.url, retries=2, sleep=sleeps.append)
+            c.login(*shop.staff)
+            c.session.close()  # a new connection: its first bytes wait in the proxy
+            proxy.stall(2.5)  # while the server times the headers out
+            c.confirm(job["file_id"], idempotency_key="stalled-confirm")
+            assert len(sleeps) == 1, sleeps  # one 408, then sent again
+            assert c.job_by_code(job["code"])["status"] == "downloaded"
+        finally:
+            proxy.close()
+    finally:
+        server.stop()
+    assert is_transient(from_response(408, "The request headers did not arrive in time."))
 
 
 def test_429_retry_after_is_honoured(tmp_path):
