@@ -52,6 +52,7 @@ def test_retry_after_is_read_as_seconds_or_as_an_http_date():
     (404, errors.NotFoundError, False),
     (409, errors.ConflictError, False),
     (413, errors.ValidationError, False),
+    (408, errors.StalledError, True),
     (429, errors.RateLimitedError, True),
     (500, errors.ServerError, True),
     (503, errors.ServerError, True),
@@ -74,7 +75,8 @@ def test_server_trouble_and_offline_read_as_actions_for_a_shopkeeper():
 
 def test_the_error_module_holds_exactly_the_contracted_names():
     contracted = {"ApiError", "UnauthorizedError", "ForbiddenError", "NotFoundError", "ConflictError",
-                  "RateLimitedError", "ValidationError", "OfflineError", "ServerError", "ChecksumError"}
+                  "RateLimitedError", "ValidationError", "OfflineError", "ServerError", "ChecksumError",
+                  "StalledError"}
     defined = {n for n, v in vars(errors).items() if isinstance(v, type) and issubclass(v, Exception)}
     assert defined == contracted
 
