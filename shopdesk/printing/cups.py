@@ -8,14 +8,16 @@ import os
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import cups
 
+from . import ipp
 from .backend import PrinterUnavailable, SubmitError
 from .capabilities import REQUESTED_ATTRIBUTES, PrinterInfo, from_ipp
 from .options import PrintRequest, ipp_options
 from .outcomes import JobView
-from .states import JobState
+from .states import JobState, PrinterState
 
 log = logging.getLogger("shopdesk.printing")
 
@@ -25,6 +27,13 @@ log = logging.getLogger("shopdesk.printing")
 _CONNECTION_LOST = (0x502, 0x500)
 _NOT_FOUND, _NOT_ACCEPTING = 0x406, 0x506
 _LEASE = 24 * 3600  # seconds a job-events subscription lasts; renewed at half of it, when a job is sent
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _split_server(server: str) -> tuple[str, int | None]:
@@ -44,8 +53,9 @@ class CupsBackend:
 
     kind = "cups"
 
-    def __init__(self, server: str | None = None) -> None:
+    def __init__(self, server: str | None = None, device_timeout: float = 4.0) -> None:
         self.server = server
+        self.device_timeout = device_timeout  # seconds a network printer has to answer a direct question
         self._local = threading.local()
         self.events = CupsJobEvents(self._call)
 
@@ -135,7 +145,8 @@ class CupsBackend:
         """The job and its printer now. Raises PrinterUnavailable if CUPS cannot be reached."""
         try:
             a = self._call(lambda c: c.getJobAttributes(job_id, requested_attributes=[
-                "job-state", "job-state-reasons", "job-printer-state-message"]))
+                "job-state", "job-state-reasons", "job-printer-state-message", "job-impressions-completed",
+                "job-media-sheets-completed"]))
         except cups.IPPError:
             # The job is gone from CUPS: with its printer, or purged. How did it end, if CUPS said?
             exists = self.printer(printer) is not None
@@ -145,11 +156,54 @@ class CupsBackend:
         reasons = a.get("job-state-reasons") or []
         if isinstance(reasons, str):
             reasons = [reasons]
-        common = {"state": int(a["job-state"]), "reasons": tuple(reasons), "message": a.get("job-printer-state-message") or ""}
+        common = {"state": int(a["job-state"]), "reasons": tuple(reasons), "message": a.get("job-printer-state-message") or "",
+                  "impressions": _int(a.get("job-impressions-completed")), "sheets": _int(a.get("job-media-sheets-completed"))}
         p = self.printer(printer)
         if p is None:
             return JobView(**common, printer_exists=False)
-        return JobView(**common, printer_state=p.state, printer_reasons=tuple(p.reasons), printer_message=p.message)
+        state, reasons, message, answers = p.state, list(p.reasons), p.message, None
+        if common["state"] in (JobState.PENDING, JobState.PROCESSING) and p.state == PrinterState.PROCESSING \
+                and self._may_ask(p.device_uri):
+            # CUPS keeps a job "processing" for ever when a network printer goes silent: ask the printer too
+            try:
+                device = ipp.printer_status(p.device_uri, timeout=min(5.0, self.device_timeout))
+                answers = True
+                reasons += [r for r in device["printer-state-reasons"] if r not in reasons and r != "none"]
+                message = message or device.get("printer-state-message") or ""
+            except ipp.DeviceUnreachable as exc:
+                log.info("printer %s (%s) does not answer: %s", printer, p.device_uri, exc)
+                answers = False
+        return JobView(**common, printer_state=state, printer_reasons=tuple(reasons), printer_message=message,
+                       device_answers=answers)
+
+    def _may_ask(self, uri: str) -> bool:
+        """The device can be asked directly: an IPP printer, and not one named "localhost" by a CUPS server
+        on another machine."""
+        if not ipp.is_ipp(uri):
+            return False
+        host = (urlsplit(uri).hostname or "").lower()
+        if host in ("localhost", "127.0.0.1", "::1"):
+            server = self.server or os.environ.get("CUPS_SERVER", "")
+            return not server or server.startswith("/") or _split_server(server)[0] in ("localhost", "127.0.0.1", "::1")
+        return True
+
+    def printer_confirms(self, printer: str, needle: str) -> tuple[bool | None, str, int | None]:
+        """Whether the printer's own job history has the job named with `needle` as completed: (True |
+        False | None when the printer keeps no history that can be read, why in words, the printer's
+        job-impressions-completed)."""
+        p = self.printer(printer)
+        if p is None or not self._may_ask(p.device_uri):
+            return None, "the printer keeps no history shopdesk can read", None
+        try:
+            jobs = ipp.completed_jobs(p.device_uri, timeout=self.device_timeout)
+        except ipp.DeviceUnreachable as exc:
+            return False, f"the printer did not answer when asked ({exc})", None
+        for job in jobs:
+            if needle in str(job.get("job-name", "")):
+                if int(job.get("job-state", 0) or 0) == JobState.COMPLETED:
+                    return True, "the printer's job history has it", _int(job.get("job-impressions-completed"))
+                return False, "the printer says it did not complete it", None
+        return False, "the printer has no record of it (was it restarted?)", None
 
     def _subscribe(self) -> None:
         self.events.subscribe()
