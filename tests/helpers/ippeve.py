@@ -7,7 +7,8 @@ ippeveprinter needs a D-Bus system bus for its DNS-SD (Avahi) client even with `
 the printers' environment). Each printer keeps every document it received (`-d dir -k`) and runs a
 command per job that writes the job's IPP attributes (ippeveprinter passes them as IPP_* variables) to
 `<dir>/jobs/<n>.env`, then sleeps for `job_seconds` (so a job is still in the printer when a test kills
-it). Those two files are the witness of what arrived at the printer.
+it), then adds the job's name to `<dir>/printed` (what came out: a printer switched off mid-job kills the
+command with it). Those files are the witness of what arrived at the printer.
 
     emulators = IppEvePrinters(cupsd).start()
     front = emulators.add("EveColour", colour=True, duplex=True, media=("iso_a4_210x297mm", "iso_a3_297x420mm"))
@@ -16,12 +17,14 @@ it). Those two files are the witness of what arrived at the printer.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -54,6 +57,7 @@ echo "DOCUMENT=$1" >> "$dir/jobs/$n.env.part"
 mv "$dir/jobs/$n.env.part" "$dir/jobs/$n.env"
 [ -f "$dir/state" ] && cat "$dir/state" >&2
 sleep "$(cat "$dir/job-seconds")"
+echo "$IPP_JOB_NAME" >> "$dir/printed"
 exit 0
 """
 
@@ -84,6 +88,7 @@ class EvePrinter:
         self.job_seconds = job_seconds
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
+        self._lock = threading.Lock()
 
     @property
     def job_seconds(self) -> float:
@@ -98,12 +103,20 @@ class EvePrinter:
         return f"ipp://localhost:{self.port}/ipp/print"
 
     def start(self) -> EvePrinter:
+        """Switches it on (nothing if it is on)."""
+        with self._lock:
+            if self.proc is None or self.proc.poll() is not None:
+                self._start()
+        return self
+
+    def _start(self) -> None:
         log = open(self.dir / "ippeveprinter.log", "ab")  # noqa: SIM115 - the child keeps it
         try:
             self.proc = subprocess.Popen(
                 [*_die_with_parent(), IPPEVEPRINTER, "-r", "off", "-n", "localhost", "-p", str(self.port),
                  "-d", str(self.dir / "spool"), "-k", "-c", str(self.command), *self.args, self.name],
-                stdout=log, stderr=log, env={**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": self.owner.bus})
+                stdout=log, stderr=log, env={**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": self.owner.bus},
+                start_new_session=True)  # its own process group: switched off, its job's command dies too
         finally:
             log.close()
         deadline = time.monotonic() + 15
@@ -112,7 +125,6 @@ class EvePrinter:
                 raise RuntimeError(f"ippeveprinter {self.name} did not start: "
                                    + (self.dir / "ippeveprinter.log").read_text(errors="replace")[-2000:])
             time.sleep(0.1)
-        return self
 
     def answers(self) -> bool:
         try:
@@ -124,7 +136,8 @@ class EvePrinter:
     def kill(self) -> None:
         """The printer is switched off: no answer at all, jobs in it lost."""
         if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)
 
     def restart(self) -> None:
@@ -140,6 +153,13 @@ class EvePrinter:
             path.write_text(line + "\n")
         else:
             path.unlink(missing_ok=True)
+
+    def printed(self) -> list[str]:
+        """Names of the jobs that came out (their command ran to its end), in order."""
+        try:
+            return (self.dir / "printed").read_text().splitlines()
+        except FileNotFoundError:
+            return []
 
     def received(self) -> list[dict[str, str]]:
         """The jobs that reached the printer, in order: their IPP_* attributes and DOCUMENT (the file kept)."""
@@ -205,10 +225,10 @@ class IppEvePrinters:
         printer = EvePrinter(self, name, args, job_seconds).start()
         self.printers[name] = printer
         self.cupsd.lpadmin("-p", name, "-E", "-v", printer.uri, "-m", "everywhere")
-        self._wait_for_ppd(name)
+        self.wait_for_ppd(name)
         return printer
 
-    def _wait_for_ppd(self, name: str, timeout: float = 20.0) -> None:
+    def wait_for_ppd(self, name: str, timeout: float = 20.0) -> None:
         """cupsd makes an everywhere queue's PPD after lpadmin returns (until then the queue is raw)."""
         env = {**os.environ, **self.cupsd.env}
         deadline = time.monotonic() + timeout
