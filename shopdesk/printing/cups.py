@@ -56,6 +56,7 @@ class CupsBackend:
     def __init__(self, server: str | None = None, device_timeout: float = 4.0) -> None:
         self.server = server
         self.device_timeout = device_timeout  # seconds a network printer has to answer a direct question
+        self._device_uris: dict[str, str] = {}  # printer → device-uri, as the last view saw it
         self._local = threading.local()
         self.events = CupsJobEvents(self._call)
 
@@ -161,6 +162,7 @@ class CupsBackend:
         p = self.printer(printer)
         if p is None:
             return JobView(**common, printer_exists=False)
+        self._device_uris[printer] = p.device_uri
         state, reasons, message, answers = p.state, list(p.reasons), p.message, None
         if common["state"] in (JobState.PENDING, JobState.PROCESSING) and p.state == PrinterState.PROCESSING \
                 and self._may_ask(p.device_uri):
@@ -187,23 +189,43 @@ class CupsBackend:
             return not server or server.startswith("/") or _split_server(server)[0] in ("localhost", "127.0.0.1", "::1")
         return True
 
-    def printer_confirms(self, printer: str, needle: str) -> tuple[bool | None, str, int | None]:
-        """Whether the printer's own job history has the job named with `needle` as completed: (True |
-        False | None when the printer keeps no history that can be read, why in words, the printer's
-        job-impressions-completed)."""
+    def printer_finished(self, printer: str, needle: str) -> bool:
+        """The printer's own job history has the job named with `needle` completed, now (asked while the
+        job is in flight: a printer restarted after finishing a job forgets it, and CUPS's word then is
+        no witness). False when it cannot be asked or has no such record."""
+        uri = self._device_uris.get(printer, "")
+        if not self._may_ask(uri):
+            return False
+        try:
+            jobs = ipp.completed_jobs(uri, timeout=min(3.0, self.device_timeout)) or []
+        except ipp.DeviceUnreachable:
+            return False
+        return any(needle in str(j.get("job-name", "")) and int(j.get("job-state", 0) or 0) == JobState.COMPLETED
+                   for j in jobs)
+
+    def printer_confirms(self, printer: str, needle: str, age: float) -> tuple[bool | None, str, int | None]:
+        """Whether the printer agrees that the job named with `needle`, sent `age` seconds ago, came out:
+        (True: its own job history has it completed | False: it has it otherwise, or has no record of it
+        and was switched on again since the job was sent, or does not answer | None: it keeps no history
+        that tells, so CUPS's word stands; why in words; the printer's job-impressions-completed)."""
         p = self.printer(printer)
         if p is None or not self._may_ask(p.device_uri):
             return None, "the printer keeps no history shopdesk can read", None
         try:
             jobs = ipp.completed_jobs(p.device_uri, timeout=self.device_timeout)
+            if jobs is None:
+                return None, "the printer keeps no job history", None
+            for job in jobs:
+                if needle in str(job.get("job-name", "")):
+                    if int(job.get("job-state", 0) or 0) == JobState.COMPLETED:
+                        return True, "the printer's job history has it", _int(job.get("job-impressions-completed"))
+                    return False, "the printer says it did not complete it", None
+            up = _int(ipp.printer_status(p.device_uri, timeout=self.device_timeout).get("printer-up-time"))
         except ipp.DeviceUnreachable as exc:
             return False, f"the printer did not answer when asked ({exc})", None
-        for job in jobs:
-            if needle in str(job.get("job-name", "")):
-                if int(job.get("job-state", 0) or 0) == JobState.COMPLETED:
-                    return True, "the printer's job history has it", _int(job.get("job-impressions-completed"))
-                return False, "the printer says it did not complete it", None
-        return False, "the printer has no record of it (was it restarted?)", None
+        if up is not None and up < age:
+            return False, "the printer was restarted while the job was in it and has no record of it", None
+        return None, "the printer's job history does not go back to it", None
 
     def _subscribe(self) -> None:
         self.events.subscribe()

@@ -100,9 +100,10 @@ def _parse(data: bytes) -> list[tuple[int, dict]]:
 
 
 def printer_status(uri: str, timeout: float = 3.0) -> dict:
-    """printer-state, printer-state-reasons (a list), printer-state-message, as the device says them."""
+    """printer-state, printer-state-reasons (a list), printer-state-message and printer-up-time (seconds
+    since it was switched on), as the device says them."""
     extra = _attr(_KEYWORD, "requested-attributes",
-                  ["printer-state", "printer-state-reasons", "printer-state-message"])
+                  ["printer-state", "printer-state-reasons", "printer-state-message", "printer-up-time"])
     status, groups = _request(uri, GET_PRINTER_ATTRIBUTES, extra, timeout)
     attrs = next((a for tag, a in groups if tag == _TAG_PRINTER), {})
     if status >= 0x0400 and not attrs:
@@ -112,11 +113,13 @@ def printer_status(uri: str, timeout: float = 3.0) -> dict:
     return attrs
 
 
-def completed_jobs(uri: str, timeout: float = 3.0, limit: int = 200) -> list[dict]:
+def completed_jobs(uri: str, timeout: float = 3.0, limit: int = 200) -> list[dict] | None:
     """The device's own history of completed jobs (job-name, job-state, job-impressions-completed,
-    job-media-sheets-completed); [] when it keeps none."""
+    job-media-sheets-completed); None when it will not tell (Get-Jobs refused)."""
     extra = _attr(_KEYWORD, "which-jobs", "completed") + _attr(_INTEGER, "limit", limit)
     extra += _attr(_KEYWORD, "requested-attributes", ["job-id", "job-name", "job-state", "job-impressions-completed",
                                                      "job-media-sheets-completed"])
     status, groups = _request(uri, GET_JOBS, extra, timeout)
+    if status >= 0x0400:
+        return None
     return [a for tag, a in groups if tag == _TAG_JOB]

@@ -25,7 +25,7 @@ from .outcomes import JobView, Outcome, classify, judge, timeout_words, unknown_
 from .printers import PrinterSet
 from .reporting import JobReporter
 from .stages import ConfirmMode, InFlightStage, Stage
-from .states import PrinterState
+from .states import JobState, PrinterState
 
 log = logging.getLogger("shopdesk.printing.pipeline")
 
@@ -227,6 +227,8 @@ class PrintPipeline:
         last_words = ""
         history_lost_before: bool | None = None  # the queue already carried the missing-history reason
         history_lost = False
+        finished_at_printer = False  # the printer itself said the job completed, while CUPS still watched it
+        finished = getattr(backend, "printer_finished", None)
         while True:
             try:
                 view = backend.view(row.job_id, row.printer)
@@ -241,11 +243,13 @@ class PrintPipeline:
             if history_lost_before is None:
                 history_lost_before = view.missing_history
             history_lost = history_lost or (view.missing_history and not history_lost_before)
+            if finished is not None and not finished_at_printer and view.device_answers and view.state == JobState.PROCESSING:
+                finished_at_printer = finished(row.printer, f"#{row.tag}")
             stuck_since = (stuck_since or now) if classify(view) is Outcome.STUCK else None
             outcome, words = judge(view, row.printer, stuck_for=now - stuck_since if stuck_since else 0.0,
                                    stuck_limit=self.stuck_limit)
             if outcome is Outcome.PRINTED:
-                return self._completed(backend, row, view, words, history_lost, progress)
+                return self._completed(backend, row, view, words, history_lost, finished_at_printer, progress)
             if outcome is Outcome.FAILED:
                 return self._failed(row, words, cancel=True, progress=progress)
             if now > deadline:
@@ -256,17 +260,20 @@ class PrintPipeline:
             time.sleep(self.poll_seconds)
 
     def _completed(self, backend: Backend, row: InFlightJob, view: JobView, words: str, history_lost: bool,
-                   progress: Progress) -> PrintOutcome:
-        """CUPS says completed: printed only if the printer's side agrees (its job history has the job, and
-        CUPS did not take a "job not found" on the printer for completed while it ran)."""
+                   finished_at_printer: bool, progress: Progress) -> PrintOutcome:
+        """CUPS says completed: printed only if the printer's side agrees (its job history has the job, now
+        or when it was asked while the job was in flight, and CUPS did not take a "job not found" on the
+        printer for completed while it ran)."""
         counted = {"impressions": view.impressions, "sheets": view.sheets}
+        if finished_at_printer:
+            return self._printed(row, words, progress, counted)
         if history_lost:
             why = "the print system lost track of it at the printer (was the printer restarted?)"
             return self._unconfirmed(row, unknown_words(row.printer, why), progress, counted)
         ask = getattr(backend, "printer_confirms", None)
         if ask is not None:
             try:
-                agrees, why, impressions = ask(row.printer, f"#{row.tag}")
+                agrees, why, impressions = ask(row.printer, f"#{row.tag}", _age(row))
             except PrinterUnavailable as exc:
                 agrees, why, impressions = False, str(exc), None
             if agrees is False:
