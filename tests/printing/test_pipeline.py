@@ -68,7 +68,7 @@ def test_colour_legal_with_page_ranges_reaches_cups(rig):
 
 def test_unsupported_option_is_refused_before_anything_is_sent(http_rig):
     job = http_rig.job(pdf_bytes(1), paper_size="A3")
-    with pytest.raises(UnsupportedOption, match="Printer 'Front' cannot print A3 paper. Use 'Wide' instead."):
+    with pytest.raises(UnsupportedOption, match="Printer 'Front' cannot print A3 paper. Use 'Wide' or 'Hot folder' instead."):
         http_rig.pipeline.print_job(job, "Front")
     assert http_rig.reporter.calls == []  # no print-started: the job is still free for any counter
     assert http_rig.moves(job) == [] and http_rig.status(job) == "uploaded"
