@@ -10,18 +10,23 @@ withdrawing, the shopkeeper cancelling some. Meanwhile faults (each kind once, i
 any repeats): the server SIGKILLed and restarted; the proxy resetting every connection, stalling
 (sometimes past the counters' read timeout), refusing, or losing the server's answers (the server did
 the work, the counter never hears); printers whose device dies (jobs abort), that run out of paper
-(the queue stops, jobs wait), get disabled, or vanish from CUPS, and come back; a counter SIGKILLed
-mid-work and restarted (it resumes what it had in flight).
+(the queue stops, jobs wait), get disabled, or vanish from CUPS, and come back; a driverless printer
+(CUPS's `ippeveprinter` behind an `lpadmin -m everywhere` queue) switched off for a while, or off and on
+again mid-job (it forgets the job; CUPS then calls it completed); a counter SIGKILLed mid-work and
+restarted (it resumes what it had in flight).
 
 Then everything heals and the shop drains. The reckoning, from the server's database (jobs, audit
 trail, ledger), CUPS's own job records and the counters' outboxes:
 - every job ended in a valid state (terminal) and none is left in `printing`;
-- double prints: CUPS jobs that completed for a code beyond the first;
+- double prints: jobs that came out for a code beyond the first (CUPS's completed jobs for the file
+  printers; for the driverless ones what the emulated printer really finished, as CUPS's word is what
+  the restart fault makes wrong);
+- false printed: jobs the server counts as printed that never came out;
 - lost reports: a counter's report (confirm / print-failed) that is not in the audit trail under its
   Idempotency-Key, or a job CUPS completed that the server never heard was printed;
 - the ledger: one earning per printed job (cost less commission), one refund per cancelled or
   withdrawn job, nothing else.
-The last line is exactly `jobs=N terminal=N double_prints=D lost_reports=L ledger_ok=0|1`."""
+The last line is exactly `jobs=N terminal=N double_prints=D lost_reports=L false_printed=F ledger_ok=0|1`."""
 
 from __future__ import annotations
 
@@ -48,6 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.helpers.cupsd import COLOR_PPD, PDF_PPD, PrivateCupsd  # noqa: E402
+from tests.helpers.ippeve import IppEvePrinters  # noqa: E402
 from tests.helpers.pdfs import jpeg_bytes, pdf_bytes, png_bytes  # noqa: E402
 from tests.helpers.proxy import FaultProxy  # noqa: E402
 from tests.helpers.server import ServerProcess, make_shop, make_user, run_db  # noqa: E402
@@ -176,7 +182,8 @@ class Soak:
         db_url = pg.create_database(f"soak_{tag.lower()}") if pg else None
         self.server = ServerProcess(self.dir / "server", database_url=db_url)
         self.server_lock = threading.Lock()
-        self.printers = {f"{tag}1": "color", f"{tag}2": "bw", f"{tag}3": "color"}
+        self.printers = {f"{tag}1": "color", f"{tag}2": "bw", f"{tag}3": "driverless"}
+        self.eve = IppEvePrinters(cupsd)
         self.proxy: FaultProxy | None = None
         self.agents: list[Agent] = []
         self.result: dict | None = None
@@ -197,6 +204,7 @@ class Soak:
         return f"file://{self.cupsd.out}/{printer}.pdf"
 
     def setup(self) -> None:
+        self.spawn(self.eve.start)
         for name in self.printers:
             self._add_printer(name)
         self.spawn(self.server.start)
@@ -285,6 +293,15 @@ class Soak:
         self.cupsd.delete(name)
 
     def _add_printer(self, name: str) -> None:
+        if self.printers[name] == "driverless":
+            if name not in self.eve.printers:  # the emulator is started from the long-lived spawner thread
+                self.spawn(lambda: self.eve.add(name, colour=True, duplex=True,
+                                                media=("iso_a4_210x297mm", "iso_a3_297x420mm"), job_seconds=0.5))
+            else:
+                self.spawn(self.eve.printers[name].start)  # on again, if a fault left it off
+                self.cupsd.lpadmin("-p", name, "-E", "-v", self.eve.printers[name].uri, "-m", "everywhere")
+                self.eve.wait_for_ppd(name)
+            return
         ppd = COLOR_PPD if self.printers[name] == "color" else PDF_PPD
         self.cupsd.lpadmin("-p", name, "-E", "-v", self.device(name), "-m", ppd, "-o", "printer-error-policy=abort-job")
 
@@ -300,7 +317,7 @@ class Soak:
                 time.sleep(0.5)
 
     KINDS = ("server-kill", "drop", "stall", "refuse", "lose-replies", "printer-dead", "printer-paper", "printer-disabled",
-             "printer-vanish", "counter-kill")
+             "printer-vanish", "counter-kill", "printer-off", "printer-restart")
 
     def next_fault(self) -> str:
         """Every kind once, in a random order, before any repeats: a short run still meets them all."""
@@ -334,6 +351,17 @@ class Soak:
             secs = self.rng.uniform(1, 5)
             self.proxy.lose_replies(secs)
             self.log(f"fault: the server's answers are lost for {secs:.0f} s")
+        elif kind in ("printer-off", "printer-restart"):  # the driverless printer itself
+            name = next(n for n, k in self.printers.items() if k == "driverless")
+            printer = self.eve.printers[name]
+            printer.kill()
+            secs = self.rng.uniform(3, 12) if kind == "printer-off" else self.rng.uniform(0.2, 1.5)
+            self.log(f"fault: {name} switched off for {secs:.1f} s" + (" (restarted)" if kind == "printer-restart" else ""))
+            if kind == "printer-restart":
+                time.sleep(secs)
+                self.spawn(printer.start)
+            else:
+                threading.Timer(secs, lambda: self.spawn(printer.start)).start()
         elif kind.startswith("printer-"):
             name = self.rng.choice(list(self.printers))
             secs = self.rng.uniform(3, 12)
@@ -455,7 +483,10 @@ class Soak:
 
         # CUPS: completed jobs per code (the job name starts with the code; see PrintRequest.job_name)
         cups_jobs = list({**self.cups_seen, **{j[0]: j for j in self.cups_jobs()}}.values())
-        completed = Counter(name.split()[0] for _id, _p, name, state in cups_jobs if state == 9 and name)
+        completed = Counter(name.split()[0] for _id, p, name, state in cups_jobs
+                            if state == 9 and name and self.printers.get(p) != "driverless")
+        # a driverless printer: what it really finished (CUPS calls a job the restarted printer forgot completed)
+        completed += Counter(name.split()[0] for e in self.eve.printers.values() for name in e.printed() if name)
         cups_states = Counter({3: "pending", 4: "held", 5: "processing", 6: "stopped", 7: "canceled",
                                8: "aborted", 9: "completed"}.get(st, str(st)) for *_x, st in cups_jobs)
         double = sum(n - 1 for n in completed.values() if n > 1)
@@ -493,13 +524,16 @@ class Soak:
         outcomes = Counter(ln.split()[1].rstrip(":") for ln in lines if len(ln.split()) > 1 and len(ln.split()[0]) == 6)
         r = {
             "jobs": len(jobs), "terminal": sum(status[s] for s in TERMINAL), "double_prints": double,
-            "lost_reports": lost, "ledger_ok": int(ledger_ok),
+            "lost_reports": lost, "false_printed": len(confirmed_unprinted), "ledger_ok": int(ledger_ok),
         }
         self.log(f"jobs {len(jobs)} from {self.fig.uploads['orders']} orders; states {dict(status)}; "
                  f"drained in {drain_seconds:.1f} s after the faults stopped")
         self.log(f"uploads {dict(self.fig.uploads)}; accepted ≠ stored: {len(accepted ^ set(by_code))}")
         self.log(f"faults {dict(self.fig.faults)}; proxy {self.proxy.counts}")
-        self.log(f"audit moves {dict(moves)}; counters said {dict(outcomes)}")
+        unconfirmed = sum("did not confirm the job" in ln for ln in lines)
+        stopped_answering = sum("stopped answering" in ln for ln in lines)
+        self.log(f"audit moves {dict(moves)}; counters said {dict(outcomes)}; not confirmed by the printer "
+                 f"{unconfirmed}, printer stopped answering {stopped_answering}")
         self.log(f"CUPS jobs {dict(cups_states)}; reports {dict(report_states)}")
         self.log(f"earned {total_earned / 100:.2f} = expected {expected / 100:.2f} (commission {bp / 100:.2f} %): "
                  f"{'yes' if total_earned == expected else 'NO'}")
@@ -508,7 +542,7 @@ class Soak:
             "not finished": [j.code for j in jobs if j.status not in TERMINAL and j.status != "printing"],
             "printed twice": [c for c, n in completed.items() if n > 1],
             "printed, server not told": printed_unconfirmed,
-            "confirmed, CUPS never completed it": confirmed_unprinted,
+            "confirmed, never came out": confirmed_unprinted,
             "reports not applied": [f"{r[0]} {r[1]} {by_id[r[2]].code if r[2] in by_id else r[2]} {r[4]}: {r[5]}"
                                     for r in unapplied],
             "CUPS jobs of unknown codes": strangers,
@@ -560,6 +594,7 @@ class Soak:
             if self.proxy:
                 self.proxy.close()
             self.server.stop()
+            self.eve.stop()
             self._spawner.shutdown()
 
 
@@ -609,12 +644,13 @@ def main() -> int:
         if s.result:
             say(f"{s.db}: " + " ".join(f"{k}={v}" for k, v in s.result.items()))
     ok = all(results)
-    total = {k: sum(r[k] for r in results if r) for k in ("jobs", "terminal", "double_prints", "lost_reports")}
+    total = {k: sum(r[k] for r in results if r)
+             for k in ("jobs", "terminal", "double_prints", "lost_reports", "false_printed")}
     ledger_ok = int(ok and all(r["ledger_ok"] for r in results))
     say(f"jobs={total['jobs']} terminal={total['terminal']} double_prints={total['double_prints']} "
-        f"lost_reports={total['lost_reports']} ledger_ok={ledger_ok}")
+        f"lost_reports={total['lost_reports']} false_printed={total['false_printed']} ledger_ok={ledger_ok}")
     clean = ok and ledger_ok and total["jobs"] == total["terminal"] and not total["double_prints"] \
-        and not total["lost_reports"] and not any(r["defects"] for r in results)
+        and not total["lost_reports"] and not total["false_printed"] and not any(r["defects"] for r in results)
     return 0 if clean else 1
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import signal
 import socket
 import sys
@@ -21,7 +22,7 @@ from .client.credentials import Credentials
 from .client.errors import ApiError, UnauthorizedError
 from .client.retry import LOGIN
 from .counter import CounterCore, Refusal, explain
-from .printing.hotfolder import HotFolderBackend
+from .printing.hotfolder import HotFolderBackend, parse_takes
 from .printing.printers import PrinterSet
 from .settings import data_dir
 
@@ -35,8 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--printer", required=True, help="CUPS printer name (or 'Hot folder')")
     p.add_argument("--once", action="store_true", help="print every job waiting now, then exit")
     p.add_argument("--counter", default=f"agent@{socket.gethostname()}", help="name shown to other counters")
-    p.add_argument("--data-dir", help="outbox, cache and in-flight jobs (default: the user data dir)")
-    p.add_argument("--hot-folder", help="folder of the 'Hot folder' printer")
+    p.add_argument("--data-dir", help="outbox, cache and in-flight jobs; one agent at a time per folder "
+                                      "(default: agent-<username>-<printer> in the user data dir)")
+    p.add_argument("--hot-folder", help="folder of a 'Hot folder' printer (none without it)")
+    p.add_argument("--hot-folder-takes", default="A4", metavar="WHAT",
+                   help="what the hot folder's device takes: paper sizes, 'colour', 'duplex' (default: A4)")
     p.add_argument("--stuck-limit", type=float, default=30.0, metavar="SECONDS",
                    help="give a job up (cancel it in CUPS, report it failed) after its printer has been stopped "
                         "this long (default 30)")
@@ -48,11 +52,58 @@ class Interrupted(BaseException):
     """Raised by the stop signal's handler while the agent only waits for the queue to change."""
 
 
+class DataDirBusy(Exception):
+    """Another agent process holds this data dir."""
+
+
+def default_data_dir(username: str, printer: str) -> Path:
+    """agent-<username>-<printer>: two agents of one login on one machine, each with its printer, keep
+    their outboxes and in-flight jobs apart."""
+    slug = re.sub(r"[^\w.-]+", "_", printer).strip("_") or "printer"
+    return data_dir() / f"agent-{username}-{slug}"
+
+
+class DirLock:
+    """An exclusive lock on `<dir>/agent.lock`, held while the process lives (the OS drops it when the
+    process dies, however it dies)."""
+
+    def __init__(self, folder: Path):
+        self.path = Path(folder) / "agent.lock"
+        self._file = open(self.path, "a+")  # noqa: SIM115 - held open for the process's life
+        try:
+            _lock_file(self._file)
+        except OSError as exc:
+            self._file.seek(0)
+            holder = self._file.read().strip()
+            self._file.close()
+            raise DataDirBusy(f"another shopdesk agent{f' (process {holder})' if holder else ''} is using "
+                              f"{folder}; give this one its own --data-dir") from exc
+        self._file.seek(0)
+        self._file.truncate()
+        self._file.write(str(os.getpid()))
+        self._file.flush()
+
+    def release(self) -> None:
+        self._file.close()
+
+
+def _lock_file(f) -> None:
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
+        return
+    fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
 class Agent:
     def __init__(self, args, password: str):
         self.args = args
-        base = Path(args.data_dir) if args.data_dir else data_dir() / f"agent-{args.username}"
+        base = Path(args.data_dir) if args.data_dir else default_data_dir(args.username, args.printer)
         base.mkdir(parents=True, exist_ok=True)
+        self.lock = DirLock(base)  # raises DataDirBusy before anything of the dir is opened
         self.client = ShopClient(args.server)
         self.password = password
         backends = []
@@ -62,9 +113,11 @@ class Agent:
             backends.append(CupsBackend())
         except ImportError as exc:
             log.warning("no CUPS support: %s", exc)
-        backends.append(HotFolderBackend(Path(args.hot_folder) if args.hot_folder else base / "hotfolder"))
+        if args.hot_folder:
+            backends.append(HotFolderBackend(Path(args.hot_folder), takes=args.hot_folder_takes))
+        # no one to ask "Did it print?": a job the printer did not confirm is reported failed
         self.core = CounterCore(self.client, PrinterSet(backends), base, counter=args.counter,
-                                stuck_limit=args.stuck_limit)
+                                stuck_limit=args.stuck_limit, unconfirmed="fail")
         self.stop = threading.Event()
         self.idle = False  # in the long-poll for queue changes: a stop signal may interrupt it at once
 
@@ -188,7 +241,12 @@ def main(argv: list[str] | None = None) -> int:
         print("error: no password: set SHOPDESK_PASSWORD, or save it in the keyring by logging in once in the "
               "counter app with 'Remember the password'", file=sys.stderr)
         return 2
-    agent = Agent(args, password)
+    try:
+        parse_takes(args.hot_folder_takes)
+        agent = Agent(args, password)
+    except (DataDirBusy, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     signal.signal(signal.SIGTERM, agent.request_stop)
     signal.signal(signal.SIGINT, agent.request_stop)
     return agent.run()

@@ -53,7 +53,8 @@ class AppSettings:
     camera_source: str = "0"  # device index, file or stream URL
     sounds: bool = True
     notifications: bool = True
-    hot_folder: str = ""  # where the hot-folder printer writes ("" → data dir/hotfolder)
+    hot_folder: str = ""  # where the "Hot folder" printer writes ("" → no such printer)
+    hot_folder_takes: str = "A4"  # what its device takes: paper sizes, "colour", "duplex" (e.g. "A4 A3 colour")
     # the embedded server also listens for customers on the shop's Wi-Fi (Shop → Customer uploads…)
     customer_uploads: bool = False
     customer_port: int = 8765  # fixed, so the poster's address stays the same across restarts

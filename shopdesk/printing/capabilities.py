@@ -41,6 +41,41 @@ _BAD = {"media-empty", "media-needed", "media-jam", "toner-empty", "marker-suppl
         "spool-area-full", "cups-missing-filter", "other"}
 
 
+# What a printer says while a job is in it that means the job cannot go on by itself. NOT_ANSWERING: CUPS
+# or the device itself cannot reach the printer; NEEDS_HANDS: someone must do something at the printer.
+NOT_ANSWERING = {"connecting-to-device", "offline", "timed-out", "shutdown"}
+NEEDS_HANDS = {"media-empty", "media-needed", "media-jam", "cover-open", "door-open", "toner-empty",
+               "marker-supply-empty", "input-tray-missing", "output-area-full"}
+MISSING_HISTORY = "cups-ipp-missing-job-history"  # CUPS took "job not found" on the printer as completed
+
+
+def not_answering_words(printer: str) -> str:
+    return f"'{printer}' stopped answering (is it switched on and connected?)"
+
+
+def printer_trouble(printer: str, reasons, message: str = "", answers: bool | None = None) -> tuple[str, str] | None:
+    """The one reading of a printer's reasons while a job is in it, for the window and the agent log alike:
+    ("not-answering" | "needs-hands", words) or None. `answers` is False when the device itself did not
+    answer. Reports ("-report") are history, not trouble."""
+    if answers is False:
+        return "not-answering", not_answering_words(printer)
+    hands = []
+    for r in reasons or []:
+        kw, severity = _keyword(r)
+        if severity == "report" and r.endswith("-report") and kw != "offline":
+            continue
+        if kw in NOT_ANSWERING:
+            return "not-answering", not_answering_words(printer)
+        if kw in NEEDS_HANDS:
+            hands.append(REASON_WORDS.get(kw, kw.replace("-", " ")))
+    if hands:
+        words = ", ".join(dict.fromkeys(hands))
+        if message and message.lower().rstrip(".") not in ("printing", "idle", "") and message.lower() not in words:
+            words += f" ({message.rstrip('.')})"
+        return "needs-hands", f"Printer '{printer}' is {words}"
+    return None
+
+
 def _keyword(reason: str) -> tuple[str, str]:
     for suffix in ("-error", "-warning", "-report"):
         if reason.endswith(suffix):
@@ -96,6 +131,7 @@ class PrinterInfo:
     colors: set[ColorMode] = field(default_factory=set)
     max_copies: int = 1
     page_ranges: bool = False
+    device_uri: str = ""  # where CUPS sends the jobs (ipp://… for a network printer)
 
     @property
     def health(self) -> tuple[bool, str]:
@@ -137,11 +173,12 @@ def from_ipp(name: str, attrs: dict, *, is_default: bool = False) -> PrinterInfo
         colors={c for c, ipp in COLOR_TO_IPP.items() if ipp in colors_ipp},
         max_copies=int(copies[1]) if isinstance(copies, (tuple, list)) else int(copies),
         page_ranges=bool(attrs.get("page-ranges-supported", False)),
+        device_uri=attrs.get("device-uri") or "",
     )
 
 
 REQUESTED_ATTRIBUTES = [
     "printer-state", "printer-state-reasons", "printer-state-message", "printer-is-accepting-jobs",
     "printer-info", "printer-location", "printer-make-and-model", "media-supported", "sides-supported",
-    "print-color-mode-supported", "color-supported", "copies-supported", "page-ranges-supported",
+    "print-color-mode-supported", "color-supported", "copies-supported", "page-ranges-supported", "device-uri",
 ]

@@ -8,14 +8,16 @@ import os
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import cups
 
+from . import ipp
 from .backend import PrinterUnavailable, SubmitError
 from .capabilities import REQUESTED_ATTRIBUTES, PrinterInfo, from_ipp
 from .options import PrintRequest, ipp_options
 from .outcomes import JobView
-from .states import JobState
+from .states import JobState, PrinterState
 
 log = logging.getLogger("shopdesk.printing")
 
@@ -25,6 +27,13 @@ log = logging.getLogger("shopdesk.printing")
 _CONNECTION_LOST = (0x502, 0x500)
 _NOT_FOUND, _NOT_ACCEPTING = 0x406, 0x506
 _LEASE = 24 * 3600  # seconds a job-events subscription lasts; renewed at half of it, when a job is sent
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _split_server(server: str) -> tuple[str, int | None]:
@@ -44,8 +53,10 @@ class CupsBackend:
 
     kind = "cups"
 
-    def __init__(self, server: str | None = None) -> None:
+    def __init__(self, server: str | None = None, device_timeout: float = 4.0) -> None:
         self.server = server
+        self.device_timeout = device_timeout  # seconds a network printer has to answer a direct question
+        self._device_uris: dict[str, str] = {}  # printer → device-uri, as the last view saw it
         self._local = threading.local()
         self.events = CupsJobEvents(self._call)
 
@@ -135,7 +146,8 @@ class CupsBackend:
         """The job and its printer now. Raises PrinterUnavailable if CUPS cannot be reached."""
         try:
             a = self._call(lambda c: c.getJobAttributes(job_id, requested_attributes=[
-                "job-state", "job-state-reasons", "job-printer-state-message"]))
+                "job-state", "job-state-reasons", "job-printer-state-message", "job-impressions-completed",
+                "job-media-sheets-completed"]))
         except cups.IPPError:
             # The job is gone from CUPS: with its printer, or purged. How did it end, if CUPS said?
             exists = self.printer(printer) is not None
@@ -145,11 +157,75 @@ class CupsBackend:
         reasons = a.get("job-state-reasons") or []
         if isinstance(reasons, str):
             reasons = [reasons]
-        common = {"state": int(a["job-state"]), "reasons": tuple(reasons), "message": a.get("job-printer-state-message") or ""}
+        common = {"state": int(a["job-state"]), "reasons": tuple(reasons), "message": a.get("job-printer-state-message") or "",
+                  "impressions": _int(a.get("job-impressions-completed")), "sheets": _int(a.get("job-media-sheets-completed"))}
         p = self.printer(printer)
         if p is None:
             return JobView(**common, printer_exists=False)
-        return JobView(**common, printer_state=p.state, printer_reasons=tuple(p.reasons), printer_message=p.message)
+        self._device_uris[printer] = p.device_uri
+        state, reasons, message, answers = p.state, list(p.reasons), p.message, None
+        if common["state"] in (JobState.PENDING, JobState.PROCESSING) and p.state == PrinterState.PROCESSING \
+                and self._may_ask(p.device_uri):
+            # CUPS keeps a job "processing" for ever when a network printer goes silent: ask the printer too
+            try:
+                device = ipp.printer_status(p.device_uri, timeout=min(5.0, self.device_timeout))
+                answers = True
+                reasons += [r for r in device["printer-state-reasons"] if r not in reasons and r != "none"]
+                message = message or device.get("printer-state-message") or ""
+            except ipp.DeviceUnreachable as exc:
+                log.info("printer %s (%s) does not answer: %s", printer, p.device_uri, exc)
+                answers = False
+        return JobView(**common, printer_state=state, printer_reasons=tuple(reasons), printer_message=message,
+                       device_answers=answers)
+
+    def _may_ask(self, uri: str) -> bool:
+        """The device can be asked directly: an IPP printer, and not one named "localhost" by a CUPS server
+        on another machine."""
+        if not ipp.is_ipp(uri):
+            return False
+        host = (urlsplit(uri).hostname or "").lower()
+        if host in ("localhost", "127.0.0.1", "::1"):
+            server = self.server or os.environ.get("CUPS_SERVER", "")
+            return not server or server.startswith("/") or _split_server(server)[0] in ("localhost", "127.0.0.1", "::1")
+        return True
+
+    def printer_finished(self, printer: str, needle: str) -> bool:
+        """The printer's own job history has the job named with `needle` completed, now (asked while the
+        job is in flight: a printer restarted after finishing a job forgets it, and CUPS's word then is
+        no witness). False when it cannot be asked or has no such record."""
+        uri = self._device_uris.get(printer, "")
+        if not self._may_ask(uri):
+            return False
+        try:
+            jobs = ipp.completed_jobs(uri, timeout=min(3.0, self.device_timeout)) or []
+        except ipp.DeviceUnreachable:
+            return False
+        return any(needle in str(j.get("job-name", "")) and int(j.get("job-state", 0) or 0) == JobState.COMPLETED
+                   for j in jobs)
+
+    def printer_confirms(self, printer: str, needle: str, age: float) -> tuple[bool | None, str, int | None]:
+        """Whether the printer agrees that the job named with `needle`, sent `age` seconds ago, came out:
+        (True: its own job history has it completed | False: it has it otherwise, or has no record of it
+        and was switched on again since the job was sent, or does not answer | None: it keeps no history
+        that tells, so CUPS's word stands; why in words; the printer's job-impressions-completed)."""
+        p = self.printer(printer)
+        if p is None or not self._may_ask(p.device_uri):
+            return None, "the printer keeps no history shopdesk can read", None
+        try:
+            jobs = ipp.completed_jobs(p.device_uri, timeout=self.device_timeout)
+            if jobs is None:
+                return None, "the printer keeps no job history", None
+            for job in jobs:
+                if needle in str(job.get("job-name", "")):
+                    if int(job.get("job-state", 0) or 0) == JobState.COMPLETED:
+                        return True, "the printer's job history has it", _int(job.get("job-impressions-completed"))
+                    return False, "the printer says it did not complete it", None
+            up = _int(ipp.printer_status(p.device_uri, timeout=self.device_timeout).get("printer-up-time"))
+        except ipp.DeviceUnreachable as exc:
+            return False, f"the printer did not answer when asked ({exc})", None
+        if up is not None and up < age:
+            return False, "the printer was restarted while the job was in it and has no record of it", None
+        return None, "the printer's job history does not go back to it", None
 
     def _subscribe(self) -> None:
         self.events.subscribe()

@@ -19,16 +19,40 @@ from .options import PrintRequest, ipp_options
 from .outcomes import JobView
 from .states import JobState, PrinterState
 
+DEFAULT_TAKES = "A4"
+
+
+def parse_takes(text: str) -> tuple[set[PaperSize], set[PrintMode], set[ColorMode]]:
+    """What the hot folder's device takes, as the settings say it (`hot_folder_takes`, the agent's
+    `--hot-folder-takes`): paper sizes, "colour" and "duplex", e.g. "A4 A3 colour". Black & white and
+    single-sided always. Raises ValueError naming a word it does not know."""
+    media, sides, colors = set(), {PrintMode.SINGLE}, {ColorMode.BW}
+    by_name = {p.value.lower(): p for p in PaperSize}
+    for word in (text or DEFAULT_TAKES).replace(",", " ").split():
+        w = word.lower()
+        if w in by_name:
+            media.add(by_name[w])
+        elif w in ("colour", "color"):
+            colors.add(ColorMode.COLOR)
+        elif w in ("duplex", "double", "double-sided"):
+            sides.add(PrintMode.DOUBLE)
+        else:
+            raise ValueError(f"the hot folder cannot take '{word}': name paper sizes "
+                             f"({', '.join(p.value for p in PaperSize)}), 'colour' and 'duplex'")
+    return media or {PaperSize.A4}, sides, colors
+
 
 class HotFolderBackend:
     """Writes `<code>-<name>` and `<code>-<name>.json` (the ticket) into a folder. Handing the file over is
-    all this printer can report, so the job counts as done once both files are in place."""
+    all this printer can report, so the job counts as done once both files are in place. It takes what
+    `takes` says (see `parse_takes`), so a job it cannot do is refused before anything is written."""
 
     kind = "hotfolder"
 
-    def __init__(self, folder: Path, name: str = "Hot folder"):
+    def __init__(self, folder: Path, name: str = "Hot folder", takes: str = DEFAULT_TAKES):
         self.folder = Path(folder)
         self.name = name
+        self.media, self.sides, self.colors = parse_takes(takes)
         self._ids = itertools.count(int(time.time()))
         self._lock = threading.Lock()
 
@@ -37,7 +61,7 @@ class HotFolderBackend:
         return [PrinterInfo(name=self.name, backend=self.kind, description=f"Files and tickets into {self.folder}",
                             state=PrinterState.IDLE if ok else PrinterState.STOPPED, reasons=[] if ok else ["offline"],
                             message="" if ok else f"cannot write to {self.folder}",
-                            media=set(PaperSize), sides=set(PrintMode), colors=set(ColorMode), max_copies=999,
+                            media=set(self.media), sides=set(self.sides), colors=set(self.colors), max_copies=999,
                             page_ranges=True)]
 
     def printer(self, name: str, default: str | None = None) -> PrinterInfo | None:

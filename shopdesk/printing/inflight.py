@@ -24,9 +24,13 @@ CREATE TABLE IF NOT EXISTS inflight (
     stage TEXT NOT NULL,            -- starting | submitted | awaiting-confirm
     started_at TEXT NOT NULL,
     job TEXT NOT NULL,              -- the server's job JSON, to resume with
-    start_key TEXT                  -- the print-started Idempotency-Key of this attempt
+    start_key TEXT,                 -- the print-started Idempotency-Key of this attempt
+    counter TEXT                    -- the counter that started it: only it resumes the job
 );
 """
+
+
+_COLUMNS = "file_id, code, printer, backend, tag, job_id, stage, started_at, job, start_key, counter"
 
 
 @dataclass
@@ -41,10 +45,11 @@ class InFlightJob:
     started_at: str
     job: dict
     start_key: str = ""
+    counter: str = ""  # "" in a store written before counters were recorded
 
     @classmethod
     def from_row(cls, r) -> InFlightJob:
-        return cls(*r[:8], json.loads(r[8]), r[9] or "")
+        return cls(*r[:8], json.loads(r[8]), r[9] or "", r[10] or "")
 
 
 class AlreadyInFlight(Exception):
@@ -62,16 +67,19 @@ class InFlight:
         columns = {r[1] for r in self._conn.execute("PRAGMA table_info(inflight)")}
         if "start_key" not in columns:  # a store written by an older version
             self._conn.execute("ALTER TABLE inflight ADD COLUMN start_key TEXT")
+        if "counter" not in columns:
+            self._conn.execute("ALTER TABLE inflight ADD COLUMN counter TEXT")
 
-    def claim(self, job: dict, printer: str, backend: str) -> InFlightJob:
-        """Records the start of a print; refuses a job that is already in flight here."""
+    def claim(self, job: dict, printer: str, backend: str, counter: str = "") -> InFlightJob:
+        """Records the start of a print (by `counter`); refuses a job that is already in flight here."""
         row = InFlightJob(int(job["file_id"]), job["code"], printer, backend, uuid.uuid4().hex[:8], None, InFlightStage.STARTING,
-                          datetime.now(UTC).isoformat(), job, str(uuid.uuid4()))
+                          datetime.now(UTC).isoformat(), job, str(uuid.uuid4()), counter)
         with self._lock:
             try:
-                self._conn.execute("INSERT INTO inflight VALUES (?,?,?,?,?,?,?,?,?,?)",
+                self._conn.execute("INSERT INTO inflight (file_id, code, printer, backend, tag, job_id, stage, "
+                                   "started_at, job, start_key, counter) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                                    (row.file_id, row.code, printer, backend, row.tag, None, row.stage,
-                                    row.started_at, json.dumps(job, default=str), row.start_key))
+                                    row.started_at, json.dumps(job, default=str), row.start_key, counter))
             except sqlite3.IntegrityError as exc:
                 current = self.get(row.file_id)
                 raise AlreadyInFlight(f"Job {job['code']} is already being printed on this counter "
@@ -88,12 +96,12 @@ class InFlight:
             self._conn.execute("DELETE FROM inflight WHERE file_id=?", (file_id,))
 
     def get(self, file_id: int) -> InFlightJob | None:
-        r = self._conn.execute("SELECT * FROM inflight WHERE file_id=?", (file_id,)).fetchone()
+        r = self._conn.execute(f"SELECT {_COLUMNS} FROM inflight WHERE file_id=?", (file_id,)).fetchone()
         return None if r is None else InFlightJob.from_row(r)
 
     def all(self) -> list[InFlightJob]:
         with self._lock:
-            rows = self._conn.execute("SELECT * FROM inflight ORDER BY started_at").fetchall()
+            rows = self._conn.execute(f"SELECT {_COLUMNS} FROM inflight ORDER BY started_at").fetchall()
         return [InFlightJob.from_row(r) for r in rows]
 
     def close(self) -> None:

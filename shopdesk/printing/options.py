@@ -111,7 +111,7 @@ def check_supported(req: PrintRequest, printer, others: list) -> None:
         return
     able = [p.name for p in others if p.name != printer.name and not missing_capabilities(req, p)]
     names = [f"'{n}'" for n in able]
-    alternatives = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+    alternatives = names[0] if len(names) <= 1 else f"{', '.join(names[:-1])} or {names[-1]}"
     where = (f"Use {alternatives} instead." if able
              else "No printer here can do that; change the settings with the customer or cancel the job.")
     raise UnsupportedOption(f"Printer '{printer.name}' cannot print {' and '.join(missing)}. {where}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from .capabilities import REASON_WORDS, health_words
+from .capabilities import MISSING_HISTORY, REASON_WORDS, health_words, printer_trouble
 from .states import JobState
 
 # IPP job-state values (RFC 8011 §5.3.7), by their short names
@@ -67,10 +67,25 @@ class JobView:
     printer_reasons: tuple[str, ...] = ()
     printer_message: str = ""
     printer_exists: bool = True
+    device_answers: bool | None = None  # the network printer itself answered (None: not asked)
+    impressions: int | None = None  # job-impressions-completed, as CUPS counted them
+    sheets: int | None = None  # job-media-sheets-completed, as CUPS counted them
 
     @property
     def printer_health(self) -> tuple[bool, str]:
         return health_words(self.printer_state, list(self.printer_reasons), self.printer_message)
+
+    def trouble(self, printer: str) -> tuple[str, str] | None:
+        """("not-answering" | "needs-hands", words) while the job is in the printer, else None."""
+        if self.state not in (PENDING, PROCESSING) or not self.printer_exists:
+            return None
+        if self.state == PENDING and self.printer_state != 4:
+            return None  # not started: the printer's state is about someone else's job, or none
+        return printer_trouble(printer, self.printer_reasons, self.printer_message, self.device_answers)
+
+    @property
+    def missing_history(self) -> bool:
+        return MISSING_HISTORY in self.printer_reasons or MISSING_HISTORY in self.reasons
 
 
 def classify(view: JobView) -> Outcome:
@@ -79,6 +94,8 @@ def classify(view: JobView) -> Outcome:
     if not view.printer_exists:
         return Outcome.FAILED
     outcome = STATE_OUTCOMES.get(view.state, Outcome.RUNNING)
+    if view.trouble("") is not None:
+        return Outcome.STUCK  # in the printer, which cannot go on by itself: not answering, out of paper…
     if view.state == PENDING and not view.printer_health[0]:
         return Outcome.STUCK  # queued behind a stopped or broken printer: it will not start by itself
     return outcome
@@ -114,6 +131,12 @@ def judge(view: JobView, printer: str, *, stuck_for: float = 0.0, stuck_limit: f
     if outcome is Outcome.FAILED:
         why = _why(view) or (printer_words if not printer_ok else "no reason given")
         return Outcome.FAILED, f"Printer '{printer}' gave up on the job: {why}."
+    trouble = view.trouble(printer) if outcome is Outcome.STUCK else None
+    if trouble is not None:
+        what = trouble[1]
+        if stuck_for >= stuck_limit:
+            return Outcome.FAILED, f"{what} — the job was taken back."
+        return Outcome.RUNNING, f"Waiting: {what}."
     if outcome is Outcome.STUCK:
         if not printer_ok:
             what = f"Printer '{printer}' is {printer_words}"
@@ -127,6 +150,11 @@ def judge(view: JobView, printer: str, *, stuck_for: float = 0.0, stuck_limit: f
     if view.state == PROCESSING:
         return Outcome.RUNNING, "Printing…" if printer_ok else f"Printing — printer '{printer}' is {printer_words}"
     return Outcome.RUNNING, "Waiting for the printer…"
+
+
+def unknown_words(printer: str, why: str) -> str:
+    """A job CUPS calls completed that the printer did not confirm."""
+    return f"Printer '{printer}' did not confirm the job ({why}): unknown — check the output tray."
 
 
 def timeout_words(view: JobView | None, printer: str, seconds: float) -> str:

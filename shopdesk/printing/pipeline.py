@@ -21,11 +21,11 @@ from ..domain.printsettings import ColorMode, PrintMode, PrintSettings
 from .backend import Backend, PrinterUnavailable, SubmitError
 from .inflight import AlreadyInFlight, InFlight, InFlightJob
 from .options import PrintRequest, check_supported, missing_capabilities, validate_page_ranges
-from .outcomes import Outcome, classify, judge, timeout_words
+from .outcomes import JobView, Outcome, classify, judge, timeout_words, unknown_words
 from .printers import PrinterSet
 from .reporting import JobReporter
 from .stages import ConfirmMode, InFlightStage, Stage
-from .states import PrinterState
+from .states import JobState, PrinterState
 
 log = logging.getLogger("shopdesk.printing.pipeline")
 
@@ -55,6 +55,8 @@ class PrintOutcome:
     result: Result
     message: str
     cups_job_id: int | None = None
+    impressions: int | None = None  # as the printer (else CUPS) counted them, when it was read
+    sheets: int | None = None  # sheets CUPS counted for the job
 
     def line(self) -> str:
         return f"{self.code} {self.result.value} {self.printer!r}: {self.message}"
@@ -67,9 +69,15 @@ def _noop(stage: str, words: str, fraction: float) -> None:
 class PrintPipeline:
     def __init__(self, reporter: JobReporter, printers: PrinterSet, inflight: InFlight, *, counter: str,
                  confirm_mode: ConfirmMode | str = ConfirmMode.AUTO, poll_seconds: float = 0.5, timeout_base: float = 180.0,
-                 timeout_per_sheet: float = 6.0, stuck_limit: float = 30.0, start_reuse_seconds: float = 120.0):
+                 timeout_per_sheet: float = 6.0, stuck_limit: float = 30.0, start_reuse_seconds: float = 120.0,
+                 unconfirmed: str = "ask"):
         if confirm_mode not in tuple(ConfirmMode):
             raise ValueError("confirm_mode is 'auto' or 'ask'")
+        if unconfirmed not in ("ask", "fail"):
+            raise ValueError("unconfirmed is 'ask' or 'fail'")
+        # A job CUPS calls completed that the printer did not confirm: "ask" the shopkeeper (the window)
+        # or report it failed (the agent, which has no one to ask). Never confirmed either way.
+        self.unconfirmed = unconfirmed
         self.reporter, self.printers, self.inflight = reporter, printers, inflight
         self.counter, self.confirm_mode = counter, confirm_mode
         self.poll_seconds, self.timeout_base, self.timeout_per_sheet = poll_seconds, timeout_base, timeout_per_sheet
@@ -132,7 +140,7 @@ class PrintPipeline:
                     self.inflight.update(fid, printer=printer, backend=backend.kind, stage=InFlightStage.STARTING)
                     return replace(old, printer=printer, backend=backend.kind, stage=InFlightStage.STARTING)
                 self._resolve(old)  # raises while the server still cannot be reached
-            return self.inflight.claim(job, printer, backend.kind)
+            return self.inflight.claim(job, printer, backend.kind, self.counter)
         except BaseException:
             self._end(fid)
             raise
@@ -217,6 +225,10 @@ class PrintPipeline:
         deadline = time.monotonic() + allowed
         stuck_since: float | None = None
         last_words = ""
+        history_lost_before: bool | None = None  # the queue already carried the missing-history reason
+        history_lost = False
+        finished_at_printer = False  # the printer itself said the job completed, while CUPS still watched it
+        finished = getattr(backend, "printer_finished", None)
         while True:
             try:
                 view = backend.view(row.job_id, row.printer)
@@ -228,11 +240,16 @@ class PrintPipeline:
                 time.sleep(self.poll_seconds)
                 continue
             now = time.monotonic()
+            if history_lost_before is None:
+                history_lost_before = view.missing_history
+            history_lost = history_lost or (view.missing_history and not history_lost_before)
+            if finished is not None and not finished_at_printer and view.device_answers and view.state == JobState.PROCESSING:
+                finished_at_printer = finished(row.printer, f"#{row.tag}")
             stuck_since = (stuck_since or now) if classify(view) is Outcome.STUCK else None
             outcome, words = judge(view, row.printer, stuck_for=now - stuck_since if stuck_since else 0.0,
                                    stuck_limit=self.stuck_limit)
             if outcome is Outcome.PRINTED:
-                return self._printed(row, words, progress)
+                return self._completed(backend, row, view, words, history_lost, finished_at_printer, progress)
             if outcome is Outcome.FAILED:
                 return self._failed(row, words, cancel=True, progress=progress)
             if now > deadline:
@@ -242,16 +259,53 @@ class PrintPipeline:
                 last_words = words
             time.sleep(self.poll_seconds)
 
-    def _printed(self, row: InFlightJob, words: str, progress: Progress = _noop) -> PrintOutcome:
+    def _completed(self, backend: Backend, row: InFlightJob, view: JobView, words: str, history_lost: bool,
+                   finished_at_printer: bool, progress: Progress) -> PrintOutcome:
+        """CUPS says completed: printed only if the printer's side agrees (its job history has the job, now
+        or when it was asked while the job was in flight, and CUPS did not take a "job not found" on the
+        printer for completed while it ran)."""
+        counted = {"impressions": view.impressions, "sheets": view.sheets}
+        if finished_at_printer:
+            return self._printed(row, words, progress, counted)
+        if history_lost:
+            why = "the print system lost track of it at the printer (was the printer restarted?)"
+            return self._unconfirmed(row, unknown_words(row.printer, why), progress, counted)
+        ask = getattr(backend, "printer_confirms", None)
+        if ask is not None:
+            try:
+                agrees, why, impressions = ask(row.printer, f"#{row.tag}", _age(row))
+            except PrinterUnavailable as exc:
+                agrees, why, impressions = False, str(exc), None
+            if agrees is False:
+                return self._unconfirmed(row, unknown_words(row.printer, why), progress, counted)
+            if impressions:
+                counted["impressions"] = impressions
+        return self._printed(row, words, progress, counted)
+
+    def _unconfirmed(self, row: InFlightJob, words: str, progress: Progress, counted: dict) -> PrintOutcome:
+        log.warning("job %s on %s: %s", row.code, row.printer, words)
+        if self.unconfirmed == "fail":
+            out = self._failed(row, words, progress=progress)
+            return replace(out, **counted)
+        self.inflight.update(row.file_id, stage=InFlightStage.AWAITING_CONFIRM)
+        message = f"{words} Did it print?"
+        progress(Stage.WAITING_CONFIRM, message, -1)
+        return PrintOutcome(row.file_id, row.code, row.printer, Result.NEEDS_CONFIRMATION, message, row.job_id,
+                            **counted)
+
+    def _printed(self, row: InFlightJob, words: str, progress: Progress = _noop,
+                 counted: dict | None = None) -> PrintOutcome:
+        counted = counted or {}
         if self.confirm_mode is ConfirmMode.ASK:
             self.inflight.update(row.file_id, stage=InFlightStage.AWAITING_CONFIRM)
             message = f"{words} Did it come out right?"
             progress(Stage.WAITING_CONFIRM, message, -1)
-            return PrintOutcome(row.file_id, row.code, row.printer, Result.NEEDS_CONFIRMATION, message, row.job_id)
+            return PrintOutcome(row.file_id, row.code, row.printer, Result.NEEDS_CONFIRMATION, message, row.job_id,
+                                **counted)
         self.reporter.confirm(row.file_id)
         self.inflight.release(row.file_id)
         progress(Stage.DONE, words, 1.0)
-        return PrintOutcome(row.file_id, row.code, row.printer, Result.PRINTED, words, row.job_id)
+        return PrintOutcome(row.file_id, row.code, row.printer, Result.PRINTED, words, row.job_id, **counted)
 
     def _failed(self, row: InFlightJob, reason: str, cancel: bool = False, progress: Progress = _noop) -> PrintOutcome:
         if cancel and row.job_id is not None:
@@ -296,7 +350,7 @@ class PrintPipeline:
         """Settles every start whose answer never came (see UNKNOWN_START); call it now and then (the
         agent does before each look at the queue). Jobs whose server is still unreachable stay."""
         out = []
-        for row in self.inflight.all():
+        for row in self._mine():
             if row.stage != UNKNOWN_START or not self._take(row.file_id):
                 continue
             try:
@@ -310,13 +364,17 @@ class PrintPipeline:
         return out
 
     def awaiting_confirmation(self) -> list[InFlightJob]:
-        return [r for r in self.inflight.all() if r.stage == InFlightStage.AWAITING_CONFIRM]
+        return [r for r in self._mine() if r.stage == InFlightStage.AWAITING_CONFIRM]
+
+    def _mine(self) -> list[InFlightJob]:
+        """The in-flight jobs this counter started (a store written before counters were recorded: all)."""
+        return [r for r in self.inflight.all() if r.counter in ("", self.counter)]
 
     def resume(self, progress: Progress | None = None) -> list[PrintOutcome]:
         """Picks up jobs that were in flight when this counter stopped."""
         progress = progress or _noop
         out = []
-        for row in self.inflight.all():
+        for row in self._mine():
             if row.stage == InFlightStage.AWAITING_CONFIRM or row.file_id in self._active:
                 continue
             backend = self.printers.backend_of_kind(row.backend)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .backend import Backend, PrinterUnavailable
 from .capabilities import PrinterInfo
-from .hotfolder import HotFolderBackend
+from .hotfolder import DEFAULT_TAKES, HotFolderBackend
 
 log = logging.getLogger("shopdesk.printing")
 
@@ -48,14 +48,20 @@ class PrinterSet:
         return next((b for b in self.backends if b.kind == kind), None)
 
 
-def default_printer_set(hot_folder: Path) -> PrinterSet:
-    """The local CUPS printers, or a hot-folder printer when there are none (or no CUPS at all)."""
+def default_printer_set(hot_folder: Path | None, takes: str = "") -> PrinterSet:
+    """The local CUPS printers, plus a "Hot folder" printer only when a hot folder is configured
+    (`hot_folder`), taking what `takes` says (hotfolder.parse_takes)."""
+    backends: list[Backend] = []
     try:
         from .cups import CupsBackend  # pycups may be missing (Windows): then the hot folder only
 
-        cups_backend = CupsBackend()
-        if cups_backend.printers():
-            return PrinterSet([cups_backend, HotFolderBackend(hot_folder)])
+        backends.append(CupsBackend())
     except (ImportError, PrinterUnavailable) as exc:
         log.info("no CUPS: %s", exc)
-    return PrinterSet([HotFolderBackend(hot_folder)])
+    if hot_folder is not None:
+        try:
+            backends.append(HotFolderBackend(hot_folder, takes=takes or DEFAULT_TAKES))
+        except ValueError as exc:
+            log.warning("hot folder settings: %s; it takes %s only", exc, DEFAULT_TAKES)
+            backends.append(HotFolderBackend(hot_folder))
+    return PrinterSet(backends)

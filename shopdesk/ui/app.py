@@ -201,8 +201,10 @@ def run_window(app, args, settings: AppSettings, session: Session, headless: boo
     from .mainwindow import MainWindow
     from .service import CounterService
 
-    hot = Path(settings.hot_folder) if settings.hot_folder else session.app_data / "hotfolder"
-    service = CounterService(session.client, session.profile, settings, default_printer_set(hot), session.app_data)
+    # A hot-folder printer only when one is configured (the demo has one, so it prints without CUPS)
+    hot = Path(settings.hot_folder) if settings.hot_folder else (session.app_data / "hotfolder" if session.demo else None)
+    printers = default_printer_set(hot, settings.hot_folder_takes)
+    service = CounterService(session.client, session.profile, settings, printers, session.app_data)
     service.embedded = session.embedded
     window = MainWindow(service, demo=session.demo)
     service.window = window

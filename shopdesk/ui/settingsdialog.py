@@ -58,8 +58,11 @@ class SettingsDialog(QDialog):
         self.auto_confirm.setChecked(settings.auto_confirm)
         g.addRow(self.auto_confirm)
         self.hot = QLineEdit(settings.hot_folder)
-        self.hot.setPlaceholderText("folder of the 'Hot folder' printer (default: in the app's data folder)")
+        self.hot.setPlaceholderText("folder of a 'Hot folder' printer (empty: none)")
         g.addRow("Hot folder", self.hot)
+        self.hot_takes = QLineEdit(settings.hot_folder_takes)
+        self.hot_takes.setToolTip("what the hot folder's device takes: paper sizes, 'colour', 'duplex' — e.g. A4 A3 colour")
+        g.addRow("Hot folder takes", self.hot_takes)
         v.addWidget(pr)
         other = QGroupBox("Scanning and sounds")
         h = QFormLayout(other)
@@ -94,6 +97,7 @@ class SettingsDialog(QDialog):
         s.routing = rules
         s.auto_confirm = self.auto_confirm.isChecked()
         s.hot_folder = self.hot.text().strip()
+        s.hot_folder_takes = self.hot_takes.text().strip() or "A4"
         s.camera_source = self.camera.text().strip() or "0"
         s.sounds = self.sounds.isChecked()
         s.notifications = self.notifications.isChecked()

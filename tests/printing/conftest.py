@@ -89,7 +89,7 @@ class PrintRig:
         self.client.login(*shop.staff)
         reporter = HttpReporter(shop.url, *shop.staff, cache=tmp_path / "http-cache") if reporter == "http" else None
         self.cups = CupsBackend()
-        self.hot = HotFolderBackend(tmp_path / "hot")
+        self.hot = HotFolderBackend(tmp_path / "hot", takes="A4 A3 Letter Legal colour duplex")
         self.printers = PrinterSet([self.cups, self.hot])
         kw = {"poll_seconds": 0.1, "stuck_limit": 2.0, **pipeline_kw}
         self.core = CounterCore(self.client, self.printers, tmp_path, counter="Counter 1", confirm_mode=confirm_mode,
@@ -146,3 +146,41 @@ def printer(cupsd):
     for name in made:
         with contextlib.suppress(subprocess.CalledProcessError):  # the test may have deleted it itself
             cupsd.delete(name)
+
+
+@pytest.fixture(scope="module")
+def eve(cupsd):
+    """Driverless printers (ippeveprinter, tests/helpers/ippeve.py) in the session's cupsd, made with
+    `lpadmin -m everywhere`: EveColour (colour, duplex, A4 and A3) and EveMono (black & white, A4), shared
+    by a module's tests (not the session's: other tests' printer lists and "Use …" advice stay as they
+    expect). Tests that switch a printer off make their own with `own_eve(...)`."""
+    from tests.helpers.ippeve import IppEvePrinters, available
+
+    why = available()
+    if why:
+        raise RuntimeError(why)
+    printers = IppEvePrinters(cupsd).start()
+    try:
+        printers.add("EveColour", colour=True, duplex=True, media=("iso_a4_210x297mm", "iso_a3_297x420mm"))
+        printers.add("EveMono", colour=False, duplex=False)
+        yield printers
+    finally:
+        for name in list(printers.printers):
+            with contextlib.suppress(subprocess.CalledProcessError):
+                cupsd.delete(name)
+        printers.stop()
+
+
+@pytest.fixture
+def own_eve(eve):
+    """`own_eve(name, job_seconds)`: a driverless colour duplex A4 printer for one test (it may be killed)."""
+    made = []
+
+    def make(name: str, job_seconds: float = 0.0):
+        made.append(name)
+        return eve.add(name, colour=True, duplex=True, job_seconds=job_seconds)
+
+    yield make
+    for name in made:
+        with contextlib.suppress(subprocess.CalledProcessError, KeyError):
+            eve.remove(name)

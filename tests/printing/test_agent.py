@@ -74,3 +74,50 @@ def test_agent_waits_for_an_unreachable_server_prints_and_stops_at_once_on_sigte
         if proc.poll() is None:
             proc.kill()
         proxy.close()
+
+
+def test_a_second_agent_on_the_same_data_dir_exits_with_a_clear_message(shop, cupsd, tmp_path):
+    from shopdesk.agent import DirLock
+
+    (tmp_path / "agent").mkdir()
+    held = DirLock(tmp_path / "agent")  # the first agent (this process) holds the dir
+    try:
+        r = _agent(shop, cupsd, tmp_path)
+    finally:
+        held.release()
+    assert r.returncode == 2 and r.stdout == ""
+    assert f"another shopdesk agent (process {os.getpid()}) is using {tmp_path / 'agent'}" in r.stderr
+    assert "--data-dir" in r.stderr
+    again = _agent(shop, cupsd, tmp_path)  # released: the next one runs
+    assert again.returncode == 0, again.stderr
+
+
+def test_the_default_data_dir_names_the_printer(monkeypatch, tmp_path):
+    from shopdesk import agent
+
+    monkeypatch.setattr(agent, "data_dir", lambda: tmp_path)
+    assert agent.default_data_dir("asha", "Front desk/2") == tmp_path / "agent-asha-Front_desk_2"
+    assert agent.default_data_dir("asha", "Back") != agent.default_data_dir("asha", "Front")
+
+
+def test_the_agent_has_no_hot_folder_unless_given_one(shop, cupsd, tmp_path):
+    job = shop.upload(pdf_bytes(1), name="a.pdf")["files"][0]
+    r = _agent(shop, cupsd, tmp_path, "--printer", "Hot folder")
+    assert f"{job['code']} not-printed: Printer 'Hot folder' is not available on this computer" in r.stdout
+    hot = tmp_path / "hot"
+    r = _agent(shop, cupsd, tmp_path, "--printer", "Hot folder", "--hot-folder", str(hot))
+    assert r.stdout.startswith(f"{job['code']} printed 'Hot folder'"), r.stdout + r.stderr
+    assert len(list(hot.glob(f"{job['code']}-*.json"))) == 1
+
+
+def test_the_hot_folder_takes_what_it_is_told(shop, cupsd, tmp_path):
+    job = shop.upload(pdf_bytes(1), name="a.pdf", paper_size="A3")["files"][0]
+    hot = tmp_path / "hot"
+    r = _agent(shop, cupsd, tmp_path, "--printer", "Hot folder", "--hot-folder", str(hot))
+    assert f"{job['code']} not-printed: Printer 'Hot folder' cannot print A3 paper. Use " in r.stdout
+    assert "'Wide'" in r.stdout
+    r = _agent(shop, cupsd, tmp_path, "--printer", "Hot folder", "--hot-folder", str(hot),
+               "--hot-folder-takes", "A4 A3 colour")
+    assert r.stdout.startswith(f"{job['code']} printed 'Hot folder'"), r.stdout + r.stderr
+    r = _agent(shop, cupsd, tmp_path, "--hot-folder", str(hot), "--hot-folder-takes", "A5")
+    assert r.returncode == 2 and "the hot folder cannot take 'A5'" in r.stderr

@@ -474,3 +474,16 @@ def test_the_job_events_subscription_is_renewed_not_lost_on_a_long_day(rig, cups
     [sub] = [s for s in cups.Connection().getSubscriptions("ipp://localhost/")
              if s["notify-subscription-id"] == first]
     assert sub["notify-lease-duration"] == 24 * 3600
+
+
+def test_resume_adopts_only_the_jobs_this_counter_started(shop, tmp_path, cupsd):
+    """Two counters once shared a data dir: one must not resume (and report) the other's job."""
+    rig = PrintRig(shop, tmp_path)
+    theirs, mine = rig.job(pdf_bytes(1)), rig.job(pdf_bytes(1))
+    rig.inflight.claim(theirs, "Front", "cups", "Counter 2")
+    rig.inflight.claim(mine, "Front", "cups", "Counter 1")
+    [outcome] = rig.pipeline.resume()  # mine never reached CUPS: settled as a lost start
+    assert outcome.file_id == mine["file_id"]
+    assert [r.file_id for r in rig.inflight.all()] == [theirs["file_id"]]  # left alone, not reported
+    assert rig.moves(theirs) == []
+    rig.close()

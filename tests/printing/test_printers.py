@@ -106,8 +106,16 @@ def test_printer_list_follows_cups_live(rig, printer, cupsd):
 @pytest.mark.parametrize("view,outcome,words", [
     (JobView(COMPLETED), Outcome.PRINTED, "Printed on 'Front'."),
     (JobView(PROCESSING), Outcome.RUNNING, "Printing…"),
+    # in the printer, which cannot go on: waiting (up to the stuck limit), with the reason
     (JobView(PROCESSING, printer_state=4, printer_reasons=("media-empty-error",)), Outcome.RUNNING,
-     "Printing — printer 'Front' is out of paper"),
+     "Waiting: Printer 'Front' is out of paper."),
+    (JobView(PROCESSING, printer_state=4, printer_reasons=("media-jam-warning",), printer_message="Printing."),
+     Outcome.RUNNING, "Waiting: Printer 'Front' is jammed."),
+    (JobView(PROCESSING, printer_state=4, printer_reasons=("media-empty-report",)), Outcome.RUNNING, "Printing…"),
+    (JobView(PROCESSING, printer_state=4, printer_reasons=("offline-report",)), Outcome.RUNNING,
+     "Waiting: 'Front' stopped answering (is it switched on and connected?)."),
+    (JobView(PROCESSING, printer_state=4, device_answers=False), Outcome.RUNNING,
+     "Waiting: 'Front' stopped answering (is it switched on and connected?)."),
     (JobView(PENDING), Outcome.RUNNING, "Waiting for the printer…"),
     (JobView(ABORTED, ("aborted-by-system",), "The printer did not answer"), Outcome.FAILED,
      "Printer 'Front' gave up on the job: The printer did not answer."),
@@ -133,6 +141,20 @@ def test_job_outcome_table(view, outcome, words):
     (JobView(STOPPED, ("job-printing",)),
      "Waiting: the print system stopped the job on 'Front'",
      "The print system stopped the job on 'Front'; the job was taken back."),
+    # a network printer gone silent mid-job: CUPS says "Printing." for ever, the device does not answer
+    (JobView(PROCESSING, printer_state=4, printer_reasons=("cups-waiting-for-job-completed",),
+             printer_message="Printing.", device_answers=False),
+     "Waiting: 'Front' stopped answering (is it switched on and connected?).",
+     "'Front' stopped answering (is it switched on and connected?) — the job was taken back."),
+    (JobView(PROCESSING, printer_state=4, printer_reasons=("connecting-to-device", "timed-out-error")),
+     "Waiting: 'Front' stopped answering (is it switched on and connected?).",
+     "'Front' stopped answering (is it switched on and connected?) — the job was taken back."),
+    (JobView(PROCESSING, printer_state=4, printer_reasons=("media-empty-error", "cover-open-error"),
+             printer_message="Load paper in tray 1", device_answers=True),
+     "Waiting: Printer 'Front' is out of paper, not ready: cover open (Load paper in tray 1).",
+     "Printer 'Front' is out of paper, not ready: cover open (Load paper in tray 1) — the job was taken back."),
+    (JobView(PROCESSING, printer_state=4, printer_reasons=("toner-empty-error",)),
+     "Waiting: Printer 'Front' is out of toner.", "Printer 'Front' is out of toner — the job was taken back."),
 ])
 def test_a_stuck_job_waits_then_fails_once_stuck_too_long(view, waiting, failed):
     assert classify(view) is Outcome.STUCK

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-LAST = re.compile(r"^jobs=(\d+) terminal=(\d+) double_prints=(\d+) lost_reports=(\d+) ledger_ok=([01])$")
+LAST = re.compile(r"^jobs=(\d+) terminal=(\d+) double_prints=(\d+) lost_reports=(\d+) false_printed=(\d+) "
+                  r"ledger_ok=([01])$")
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
 
@@ -25,11 +26,12 @@ def test_short_soak_ends_every_job_once_loses_no_report_and_balances_the_ledger(
     assert out, report
     m = LAST.match(out[-1])
     assert m, f"the last line is not the figures line:\n{report}"
-    jobs, terminal, double, lost, ledger_ok = map(int, m.groups())
+    jobs, terminal, double, lost, false_printed, ledger_ok = map(int, m.groups())
     assert jobs >= 60, report  # both databases took a real load
     assert terminal == jobs, report
     assert double == 0, report
     assert lost == 0, report
+    assert false_printed == 0, report  # never counted printed when it did not come out
     assert ledger_ok == 1, report
     assert not [ln for ln in out if "DEFECT" in ln], report
     assert r.returncode == 0, report
