@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from .. import __version__
 from ..client.api import ShopClient
 from ..client.downloads import DownloadCache
 from ..client.errors import ApiError, ConflictError, OfflineError
@@ -25,6 +26,7 @@ from ..printing.inflight import AlreadyInFlight, InFlight, InFlightJob
 from ..printing.options import UnsupportedOption
 from ..printing.pipeline import PrintOutcome, PrintPipeline, Progress
 from ..printing.printers import PrinterSet
+from ..printing.readiness import printers_report
 from ..printing.stages import ConfirmMode
 
 log = logging.getLogger("shopdesk.counter")
@@ -96,8 +98,11 @@ class CounterCore:
         return self.pipeline.awaiting_confirmation()
 
     def heartbeat(self) -> dict:
+        """Says this counter is alive, as itself, with its printers and what each can do now (the server
+        pauses the shop or refuses settings from these); the shop as the server then shows it."""
         self._last_beat = time.monotonic()
-        return self.client.heartbeat()
+        return self.client.heartbeat({"counter": self.counter, "version": __version__,
+                                      "printers": printers_report(self.printers)})
 
     def heartbeat_due(self) -> bool:
         return time.monotonic() - self._last_beat > HEARTBEAT_SECONDS
