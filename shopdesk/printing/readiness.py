@@ -5,6 +5,8 @@ and shows the shop paused while none is ready."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from ..domain.printsettings import ColorMode, PrintMode
 from .capabilities import PrinterInfo
 from .printers import PrinterSet
@@ -17,9 +19,10 @@ def printer_report(p: PrinterInfo) -> dict:
             "paper_sizes": sorted(m.value for m in p.media)}
 
 
-def printers_report(printers: PrinterSet) -> list[dict]:
-    """Every printer of the counter now (a backend that cannot be reached has none: nothing is ready)."""
-    return [printer_report(p) for p in printers.printers()][:50]
+def printers_report(printers: PrinterSet, only: Collection[str] | None = None) -> list[dict]:
+    """Every printer of the counter now, or those named in `only` (a backend that cannot be reached has
+    none: nothing is ready)."""
+    return [printer_report(p) for p in printers.printers() if only is None or p.name in only][:50]
 
 
 def readiness_key(report: list[dict]) -> tuple:

@@ -66,3 +66,52 @@ def test_colour_printer_disabled_in_cups_refuses_colour_after_one_heartbeat_and_
         assert colour_upload(shop).status_code == 200
     finally:
         core.close()
+
+
+@pytest.mark.slow
+def test_the_agent_heartbeats_its_own_printer_and_tells_at_once_when_it_stops(shop, cupsd, two_printers, tmp_path):
+    """`shopdesk agent --printer Mono` reports Mono only (not every printer the machine has), from a thread
+    of its own, and within its 10 s check when Mono stops: the shop, whose only counter it is, pauses."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, **cupsd.env, "SHOPDESK_PASSWORD": shop.staff[1]}
+    proc = subprocess.Popen([sys.executable, "-m", "shopdesk.cli", "agent", "--server", shop.url,
+                             "--username", shop.staff[0], "--printer", "Mono", "--counter", "Back room",
+                             "--data-dir", str(tmp_path / "agent")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+
+    def mono() -> dict | None:
+        for c in shop.get("/shop/counters").json()["counters"]:
+            if c["counter"] == "Back room" and c["printers"] is not None:
+                assert [p["name"] for p in c["printers"]] == ["Mono"]
+                return c["printers"][0]
+        return None
+
+    def wait_for(check, seconds: float):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, proc.stderr.read().decode()
+            if check():
+                return
+            time.sleep(0.3)
+        raise AssertionError(f"not within {seconds} s: {shop.get('/shop/counters').json()}")
+
+    try:
+        wait_for(lambda: (mono() or {}).get("ready") is True, 30)
+        assert shop.get("/shop").json()["unavailable"][:1] == [COLOUR_UNAVAILABLE]  # Colour is not the agent's
+        cupsd.disable("Mono", "Out of paper")
+        wait_for(lambda: (mono() or {}).get("ready") is False, 25)  # at its next 10 s look, not in a minute
+        assert shop.get("/shop").json()["paused"] is True
+        cupsd.enable("Mono")
+        wait_for(lambda: shop.get("/shop").json()["paused"] is False, 25)
+    finally:
+        cupsd.enable("Mono")
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
