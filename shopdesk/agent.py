@@ -24,6 +24,7 @@ from .client.retry import LOGIN
 from .counter import CounterCore, Refusal, explain
 from .printing.hotfolder import HotFolderBackend, parse_takes
 from .printing.printers import PrinterSet
+from .printing.readiness import printers_report, readiness_key
 from .settings import data_dir
 
 log = logging.getLogger("shopdesk.agent")
@@ -152,6 +153,25 @@ class Agent:
         finally:
             self.idle = False
 
+    def heartbeats(self) -> None:
+        """The counter's heartbeat, on a thread of its own: a long print holds the loop in run(), and a
+        counter silent past the shop's limit has its printing job taken back. Sent every minute, and at
+        once (within 10 s) when this agent's printer becomes ready or stops."""
+        mine = [self.args.printer]
+        last = None
+        while True:
+            try:
+                now = readiness_key(printers_report(self.core.printers, mine))
+                if self.core.heartbeat_due() or (last is not None and now != last):
+                    self.core.heartbeat(only=mine)
+                last = now
+            except ApiError as exc:
+                log.info("heartbeat: %s", exc)
+            except Exception:  # the heartbeat must outlive any one failure
+                log.exception("heartbeat failed")
+            if self.stop.wait(10):
+                return
+
     def say(self, line: str) -> None:
         print(line, flush=True)
 
@@ -179,15 +199,11 @@ class Agent:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         self.core.start()
+        threading.Thread(target=self.heartbeats, name="heartbeat", daemon=True).start()  # resuming may take long
         for outcome in self.core.resume():
             self.say(outcome.line())
         etag = None
         while not self.stop.is_set():
-            if self.core.heartbeat_due():
-                try:
-                    self.core.heartbeat()
-                except ApiError as exc:
-                    log.info("heartbeat: %s", exc)
             for outcome in self.core.settle_starts():  # starts whose answer never came
                 self.say(outcome.line())
             try:

@@ -156,8 +156,10 @@ class ShopClient:
     def set_open(self, is_open: bool) -> dict:
         return self._json("POST", "/shop/status", json_body={"is_open": is_open})
 
-    def heartbeat(self) -> dict:
-        return self._json("POST", "/shop/heartbeat", retry=False)
+    def heartbeat(self, report: dict | None = None) -> dict:
+        """report: {counter, version, printers:[{name, ready, reason, color, duplex, paper_sizes}]} — the
+        counter as itself; None sends the empty heartbeat of older counters."""
+        return self._json("POST", "/shop/heartbeat", json_body=report, retry=False)
 
     # --- the owner's controls --------------------------------------------------------------------------
     def update_shop(self, **profile) -> dict:
@@ -182,6 +184,10 @@ class ShopClient:
 
     def shop_events(self) -> list:
         return self._json("GET", "/shop/events")
+
+    def counters(self) -> dict:
+        """{counters:[{counter, last_seen_at, version, state, printers}], paused, unavailable}"""
+        return self._json("GET", "/shop/counters")
 
     # --- first run -------------------------------------------------------------------------------------
     def setup_status(self) -> dict:

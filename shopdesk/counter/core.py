@@ -11,9 +11,10 @@ from __future__ import annotations
 import enum
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
+from .. import __version__
 from ..client.api import ShopClient
 from ..client.downloads import DownloadCache
 from ..client.errors import ApiError, ConflictError, OfflineError
@@ -25,6 +26,7 @@ from ..printing.inflight import AlreadyInFlight, InFlight, InFlightJob
 from ..printing.options import UnsupportedOption
 from ..printing.pipeline import PrintOutcome, PrintPipeline, Progress
 from ..printing.printers import PrinterSet
+from ..printing.readiness import printers_report
 from ..printing.stages import ConfirmMode
 
 log = logging.getLogger("shopdesk.counter")
@@ -95,9 +97,13 @@ class CounterCore:
     def awaiting_confirmation(self) -> list[InFlightJob]:
         return self.pipeline.awaiting_confirmation()
 
-    def heartbeat(self) -> dict:
+    def heartbeat(self, only: Collection[str] | None = None) -> dict:
+        """Says this counter is alive, as itself, with its printers and what each can do now (the server
+        pauses the shop or refuses settings from these); the shop as the server then shows it. `only`:
+        the printers this counter prints on (the agent's one), when not every printer it sees."""
         self._last_beat = time.monotonic()
-        return self.client.heartbeat()
+        return self.client.heartbeat({"counter": self.counter, "version": __version__,
+                                      "printers": printers_report(self.printers, only)})
 
     def heartbeat_due(self) -> bool:
         return time.monotonic() - self._last_beat > HEARTBEAT_SECONDS

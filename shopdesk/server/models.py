@@ -59,6 +59,20 @@ class Shop(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class Counter(Base):
+    """One counter of a shop (the window or an agent), as its own heartbeat last said: when, which
+    version, and its printers with what each can do now (JSON text; null when the counter sent none, as
+    older clients do). A job printing at a counter whose heartbeat went stale goes back to the queue."""
+
+    __tablename__ = "counters"
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), primary_key=True)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    version: Mapped[str] = mapped_column(String(40), default="")
+    printers: Mapped[str | None] = mapped_column(Text, nullable=True)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class ShopPrice(Base):
     __tablename__ = "shop_prices"
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True)

@@ -226,10 +226,62 @@ class ShopOut(BaseModel):
     waiting_jobs: int
     public_url: str = Field(description="how customers reach this server (SHOPDESK_PUBLIC_URL, else the address "
                             "the request came in on); a job's QR code carries `{public_url}/j/{code}`")
+    paused: bool = Field(False, description="open, but no printer of a live counter is ready: uploads are refused "
+                         "until one is (customers see 'paused', not 'closed'); always false while no live "
+                         "counter reports its printers")
+    unavailable: list[str] = Field(default_factory=list, description="a sentence for each setting no ready "
+                                   "printer can do now, e.g. 'Colour printing is unavailable right now'")
 
 
 class ShopStatusIn(In):
     is_open: bool
+
+
+PaperName = Literal["A4", "A3", "Letter", "Legal"]
+
+
+class CounterPrinterIn(In):
+    name: Text = Field(min_length=1, max_length=120)
+    ready: bool
+    reason: Text = Field(default="", max_length=300, description="why it is not ready, in words")
+    color: bool = False
+    duplex: bool = False
+    paper_sizes: list[PaperName] = Field(default_factory=list, max_length=8)
+
+
+class HeartbeatIn(In):
+    """A counter's heartbeat: which counter, its version, its printers and what each can do now. An empty
+    body (older counters) only keeps the shop open."""
+
+    counter: Text = Field(default="", max_length=120, description="the counter's name (as in print-started); "
+                          "the login's username when empty")
+    version: Text = Field(default="", max_length=40)
+    printers: list[CounterPrinterIn] | None = Field(default=None, max_length=50, description="every printer of "
+                                                    "this counter; null: not reported (no capability checks)")
+
+
+class CounterPrinterOut(BaseModel):
+    name: str
+    ready: bool
+    reason: str = ""
+    color: bool = False
+    duplex: bool = False
+    paper_sizes: list[str] = []
+
+
+class CounterOut(BaseModel):
+    counter: str
+    last_seen_at: str
+    version: str
+    state: Literal["live", "silent"] = Field(description="silent: no heartbeat within the shop's limit; its "
+                                             "printers do not count and its printing jobs go back to the queue")
+    printers: list[CounterPrinterOut] | None
+
+
+class CountersOut(BaseModel):
+    counters: list[CounterOut]
+    paused: bool
+    unavailable: list[str]
 
 
 class HistoryOut(BaseModel):

@@ -1,6 +1,14 @@
 """Housekeeping that runs in every server process (each step is safe to run concurrently):
-closes shops whose heartbeat went stale, returns jobs stuck in `printing` at a silent shop to the queue
-(audited), and forgets old idempotency keys, rate counters, expired tokens and orphaned files."""
+closes shops whose heartbeat went stale, returns jobs printing at a counter that stopped answering, and
+jobs stuck in `printing` at a silent shop, to the queue (audited), and forgets old idempotency keys, rate
+counters, expired tokens, counters not heard from for a week and orphaned files.
+
+Two rules for a printing job, because older counters do not heartbeat as themselves:
+- the job's counter heartbeats as itself (it has a `counters` row): the job goes back once that
+  counter's heartbeat and the job itself are both older than the shop's heartbeat limit, whatever the
+  shop's other counters do ("counter 'Front' stopped answering");
+- it never did: the shop-level rule of before — back once the whole shop has been silent (and the job
+  unmoved) for `requeue_after_seconds`."""
 
 from __future__ import annotations
 
@@ -13,7 +21,7 @@ from sqlalchemy import delete, select, update
 from ..domain.jobs import JobStatus, Move
 from . import convert, idempotency, logins, ratelimit
 from .context import ServerContext
-from .models import Job, Shop, Token
+from .models import Counter, Job, Shop, Token
 from .services import jobs as job_service
 from .services.files import discard_unused
 
@@ -66,6 +74,37 @@ async def requeue_stuck_jobs(ctx: ServerContext, now: datetime | None = None) ->
     return moved
 
 
+async def requeue_at_silent_counters(ctx: ServerContext, now: datetime | None = None) -> list[int]:
+    """Jobs in `printing` at a counter that heartbeats as itself but has not for the shop's limit (and that
+    have not moved for as long) go back to `uploaded`; the shop's other counters are not looked at."""
+    now = now or datetime.now(UTC)
+    moved: list[tuple[int, int]] = []
+    async with ctx.db.write() as s:
+        rows = (await s.execute(
+            select(Job, Counter.last_seen_at, Shop.heartbeat_limit_seconds)
+            .join(Counter, (Counter.shop_id == Job.shop_id) & (Counter.name == Job.counter))
+            .join(Shop, Shop.id == Job.shop_id)
+            .where(Job.status == JobStatus.PRINTING.value))).all()
+        for job, last_seen, limit in rows:
+            cutoff = now - timedelta(seconds=limit)
+            if last_seen >= cutoff or job.updated_at >= cutoff:
+                continue
+            try:
+                await job_service.move(s, job=job, move=Move.REQUEUE, actor="system", now=now,
+                                       counter=job.counter,
+                                       reason=f"counter '{job.counter}' stopped answering (no heartbeat for "
+                                              f"{int((now - last_seen).total_seconds())} s); back in the queue")
+            except Exception as exc:  # another process moved it first
+                log.info("requeue of job %s skipped: %s", job.id, exc)
+                continue
+            moved.append((job.id, job.shop_id))
+    for job_id, _shop in moved:
+        log.warning("job %s was printing at a counter that stopped answering; returned to the queue", job_id)
+    for sid in {shop for _job, shop in moved}:
+        ctx.notifier.poke(sid)
+    return [job_id for job_id, _shop in moved]
+
+
 async def forget_expired(ctx: ServerContext) -> None:
     now = datetime.now(UTC)
     await idempotency.forget_old(ctx)
@@ -73,6 +112,7 @@ async def forget_expired(ctx: ServerContext) -> None:
     await logins.forget_old(ctx.db, ctx.settings)
     async with ctx.db.write() as s:
         await s.execute(delete(Token).where(Token.expires_at < now - timedelta(days=1)))
+        await s.execute(delete(Counter).where(Counter.last_seen_at < now - timedelta(days=7)))
 
 
 async def collect_orphans(ctx: ServerContext) -> None:
@@ -87,6 +127,7 @@ async def collect_orphans(ctx: ServerContext) -> None:
 
 async def sweep_once(ctx: ServerContext) -> None:
     await close_stale_shops(ctx)
+    await requeue_at_silent_counters(ctx)
     await requeue_stuck_jobs(ctx)
     await forget_expired(ctx)
 

@@ -5,7 +5,7 @@ Every row of the shop's tables is copied in one transaction of the target: the s
 orders, jobs, their audit trail, payouts, the ledger and the shop's events. Ids are given anew by the
 target and every reference is mapped to them, so nothing collides with what the target already holds.
 Not copied: login tokens (everyone logs in again on the new server), idempotency records and rate
-counters (short-lived by design). Usernames and job codes are unique across a server: when one is
+counters and counters' heartbeats (short-lived by design). Usernames and job codes are unique across a server: when one is
 taken in the target, nothing is written and the conflicts are listed. Stored files (by SHA-256) are
 copied and verified before the transaction commits."""
 
@@ -26,7 +26,7 @@ from .models import Base, Job, User
 from .storage import FileStore, sha256_of
 
 # Tables that are not the shop's lasting data.
-SKIP = {"tokens", "idempotency_keys", "rate_counters"}
+SKIP = {"tokens", "idempotency_keys", "rate_counters", "counters"}  # counters: liveness, re-sent every minute
 # Columns that hold another table's id without a foreign key constraint.
 LOOSE_REFS = {("audit", "order_id"): "orders", ("audit", "shop_id"): "shops"}
 

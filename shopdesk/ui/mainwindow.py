@@ -135,6 +135,16 @@ def _esc(text: str) -> str:
     return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def capacity_words(shop: dict) -> str:
+    """The status bar's word on what customers can send now: paused (no printer of the shop is ready), or
+    each setting no ready printer can do — as the customers' page and the server's refusals say it."""
+    if shop.get("paused"):
+        return ("<span style='color:#b00020'>Paused: no printer is ready — customers cannot send files "
+                "until one is</span>")
+    notes = shop.get("unavailable") or []
+    return f"<span style='color:#b26a00'>{_esc('; '.join(notes))}</span>" if notes else ""
+
+
 class MainWindow(QMainWindow):
     def __init__(self, service, parent=None, *, demo: bool = False):
         super().__init__(parent)
@@ -232,7 +242,8 @@ class MainWindow(QMainWindow):
         self.conn_label = QLabel("Connecting…")
         self.outbox_label = QLabel("")
         self.printer_label = QLabel("")
-        for w in (self.conn_label, self.outbox_label, self.printer_label):
+        self.capacity_label = QLabel("")  # paused, or settings no ready printer of the shop can do
+        for w in (self.conn_label, self.outbox_label, self.printer_label, self.capacity_label):
             w.setTextFormat(Qt.TextFormat.RichText)
             sb.addPermanentWidget(w)
         self.resize(1280, 760)
@@ -385,6 +396,7 @@ class MainWindow(QMainWindow):
         self.open_btn.style().unpolish(self.open_btn)
         self.open_btn.style().polish(self.open_btn)
         self.open_btn.setEnabled(self.service.can_toggle_open())
+        self.capacity_label.setText(capacity_words(shop))
         self.act_payouts.setEnabled(self.service.is_owner())
         self.act_customers.setVisible(self.service.is_owner())
         self.act_shop_settings.setVisible(self.service.is_owner())  # staff do not see it

@@ -42,6 +42,7 @@ from ..printing.backend import PrinterUnavailable
 from ..printing.options import PrintRequest
 from ..printing.pipeline import PrintOutcome, Result
 from ..printing.printers import PrinterSet
+from ..printing.readiness import printer_report, readiness_key
 from ..printing.routing import choose_printer
 from ..printing.stages import ConfirmMode, Stage
 from ..server.embedded import customer_url, lan_address
@@ -80,6 +81,7 @@ class CounterService(QObject):
         self.window: QWidget | None = None
         self._printer_pools: dict[str, TaskRunner] = {}
         self._printers: list = []
+        self._readiness: tuple | None = None  # which printers were ready at the last look
         self._shop: dict = {}
         self._orders: list = []
         self.core = CounterCore(client, printers, self.data_dir, counter=settings.counter_name,
@@ -108,7 +110,9 @@ class CounterService(QObject):
         self.watcher.start()
         self.core.start()
         self.outbox_changed.emit(self.outbox.state())
-        self.refresh_shop()
+        # the first heartbeat loads the shop (one answer, not two racing ones): this counter and its
+        # printers are known to the server from the start
+        self.tasks.run(self.core.heartbeat, on_done=self._shop_loaded, on_error=lambda e: self.refresh_shop())
         self.refresh_printers()
         self._printer_timer.start()
         self._heartbeat.start()
@@ -176,8 +180,9 @@ class CounterService(QObject):
                        on_error=self._task_error("Opening or closing the shop"))
 
     def send_heartbeat(self) -> None:
-        if self._shop.get("is_open"):
-            self.tasks.run(self.core.heartbeat, on_done=self._shop_loaded, on_error=lambda e: log.info("heartbeat: %s", e))
+        """Every minute, open or closed (a counter that stays silent has its printing jobs taken back), and
+        at once when a printer becomes ready or stops (the server pauses the shop or refuses settings)."""
+        self.tasks.run(self.core.heartbeat, on_done=self._shop_loaded, on_error=lambda e: log.info("heartbeat: %s", e))
 
     # --- printers ----------------------------------------------------------------------------------
     def refresh_printers(self) -> None:
@@ -187,6 +192,10 @@ class CounterService(QObject):
     def _printers_loaded(self, printers: list) -> None:
         self._printers = printers
         self.printers_changed.emit([p.as_dict() for p in printers])
+        readiness = readiness_key([printer_report(p) for p in printers])
+        if self._readiness is not None and readiness != self._readiness:
+            self.send_heartbeat()  # a printer became ready or stopped: the server hears it now, not in a minute
+        self._readiness = readiness
 
     def printers(self) -> list:
         return self._printers

@@ -1,6 +1,6 @@
 """Shop → Shop settings… (the owner's): the shop's profile, its prices (with what an example order costs),
-its logins (add, disable, reset a password, change a role) and the shop's activity — every change the
-server records. Every call runs in a worker; the dialog only draws and says what went wrong, next to
+its logins (add, disable, reset a password, change a role), the shop's activity — every change the
+server records — and its counters (last heard from, version, printers, live or silent). Every call runs in a worker; the dialog only draws and says what went wrong, next to
 the field it concerns."""
 
 from __future__ import annotations
@@ -77,6 +77,7 @@ class ShopSettingsDialog(QDialog):
         self.tabs.addTab(self._prices_tab(), "Prices")
         self.tabs.addTab(self._staff_tab(), "Logins")
         self.tabs.addTab(self._activity_tab(), "Activity")
+        self.tabs.addTab(self._counters_tab(), "Counters")
         self.tabs.currentChanged.connect(self._tab_changed)
         v = QVBoxLayout(self)
         v.addWidget(self.tabs)
@@ -105,6 +106,8 @@ class ShopSettingsDialog(QDialog):
     def _tab_changed(self, index: int) -> None:
         if self.tabs.tabText(index) == "Activity":
             self.load_activity()
+        elif self.tabs.tabText(index) == "Counters":
+            self.load_counters()
 
     # --- the shop's profile ------------------------------------------------------------------------------
     def _profile_tab(self) -> QWidget:
@@ -349,6 +352,48 @@ class ShopSettingsDialog(QDialog):
                 self.activity.setItem(r, c, QTableWidgetItem(text))
         self.activity.resizeColumnsToContents()
         self.activity.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+
+    # --- counters --------------------------------------------------------------------------------------
+    def _counters_tab(self) -> QWidget:
+        page = QWidget()
+        v = QVBoxLayout(page)
+        self.counters_note = QLabel("")
+        self.counters_note.setWordWrap(True)
+        v.addWidget(self.counters_note)
+        self.counters = QTableWidget(0, 4)
+        self.counters.setHorizontalHeaderLabels(["Counter", "Last heard from", "Version", "Printers"])
+        self.counters.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.counters.verticalHeader().setVisible(False)
+        self.counters.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        v.addWidget(self.counters)
+        return page
+
+    def load_counters(self) -> None:
+        self.tasks.run(self.client.counters, on_done=self._counters_loaded,
+                       on_error=lambda e: self.counters_note.setText(f"Could not load the counters: {e}"))
+
+    def _counters_loaded(self, answer: dict) -> None:
+        rows = answer.get("counters") or []
+        if answer.get("paused"):
+            note = "Paused: no printer of a live counter is ready, so customers cannot send files."
+        elif answer.get("unavailable"):
+            note = "; ".join(answer["unavailable"]) + "."
+        else:
+            note = "" if rows else "No counter has reported itself yet (older versions do not)."
+        self.counters_note.setText(note)
+        self.counters.setRowCount(len(rows))
+        for r, c in enumerate(rows):
+            printers = c.get("printers")
+            if printers is None:
+                shown = "not reported"
+            else:
+                shown = ", ".join(f"{p['name']}: " + ("ready" if p["ready"] else (p.get("reason") or "not ready"))
+                                  for p in printers) or "none"
+            seen = _local(c["last_seen_at"]) + ("" if c["state"] == "live" else " — silent")
+            for col, text in enumerate((c["counter"], seen, c.get("version") or "", shown)):
+                self.counters.setItem(r, col, QTableWidgetItem(text))
+        self.counters.resizeColumnsToContents()
+        self.counters.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
 
 
 class LoginEditor(QDialog):

@@ -23,6 +23,7 @@ from ..models import Order, Shop
 from ..sandbox import Busy, Refusal
 from ..schemas import CostOut, JobStatusOut, UploadOut, errors
 from ..services import jobs as job_service
+from ..services.counters import availability
 from ..services.files import discard_unused
 from ..services.orders import PricedFile, create_order
 from ..services.shops import price_table
@@ -177,6 +178,8 @@ async def upload(request: Request, ctx: Ctx, customer: MaybeUser):
                 raise NotFound(f"No shop with id {shop_id}.")
             if not shop.is_open:
                 raise Conflict(f"'{shop.name}' is closed right now; please upload when it is open.")
+            if why := (await availability(s, shop)).refusal(settings):  # paused, or no ready printer can
+                raise Conflict(why)
             table = await price_table(s, shop_id)
 
         async def prices() -> PriceTable:
@@ -210,10 +213,11 @@ async def upload(request: Request, ctx: Ctx, customer: MaybeUser):
         form.discard()  # whatever was not kept (errors, or content already stored)
 
 
-@router.post("/calculate-cost", response_model=CostOut, responses=errors(400, 404, 413, 429, 503),
+@router.post("/calculate-cost", response_model=CostOut, responses=errors(400, 404, 409, 413, 429, 503),
              openapi_extra=_form_doc(shop_required=False), dependencies=[anon_limit("anon")])
 async def calculate_cost(request: Request, ctx: Ctx):
-    """The same form as /upload; counts pages and prices them, stores nothing."""
+    """The same form as /upload; counts pages and prices them, stores nothing. With `shop_id` of an open
+    shop, settings its ready printers cannot print now are refused (409) in the words /upload uses."""
     form = await _receive(request, ctx)
     try:
         settings = _settings(form)
@@ -223,8 +227,11 @@ async def calculate_cost(request: Request, ctx: Ctx):
             if shop_id is None:
                 return PriceTable()
             async with ctx.db.read() as s:
-                if await s.get(Shop, shop_id) is None:
+                shop = await s.get(Shop, shop_id)
+                if shop is None:
                     raise NotFound(f"No shop with id {shop_id}.")
+                if shop.is_open and (why := (await availability(s, shop)).refusal(settings)):
+                    raise Conflict(why)  # a quote for what cannot be printed now says so
                 return await price_table(s, shop_id)
 
         priced = await _price(ctx, form, settings, prices)

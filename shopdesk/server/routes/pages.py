@@ -1,7 +1,7 @@
 """The customer front door: HTML pages served by the API server itself (embedded or standalone).
 
   GET  /                 one shop: redirect to its page; several: the open shops
-  GET  /s/{shop_id}      the shop: name, open/closed, prices, the upload form
+  GET  /s/{shop_id}      the shop: name, open/closed/paused, prices, the upload form
   POST /s/{shop_id}      the same form without JavaScript: uploads through POST /upload's own code
   GET  /j/{code}         a job's status page (live with JavaScript; a reload without)
   POST /j/{code}/withdraw  without JavaScript: asks once more, then withdraws through POST /withdraw
@@ -27,6 +27,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
+from ...domain.availability import Availability
 from ...domain.codes import is_job_code, status_url
 from ...domain.jobs import JobStatus
 from ...domain.money import format_amount
@@ -36,6 +37,7 @@ from ..deps import Ctx, client_ip, public_url
 from ..errors import ApiError, RateLimited
 from ..models import Job, Order, Shop
 from ..services import jobs as job_service
+from ..services.counters import availability
 from ..services.shops import price_table
 from . import customer
 
@@ -159,12 +161,16 @@ async def _shop_view(ctx: Ctx, shop_id: int):
     async with ctx.db.read() as s:
         shop = await s.get(Shop, shop_id)
         prices = await price_table(s, shop_id) if shop else None
-    return shop, prices
+        can = await availability(s, shop) if shop else Availability()
+    return shop, prices, can
 
 
-def _shop_header(shop: Shop) -> str:
-    state = ('<span class="badge open">Open</span>' if shop.is_open
-             else '<span class="badge closed">Closed</span>')
+def _shop_header(shop: Shop, can: Availability | None = None) -> str:
+    if shop.is_open and can is not None and can.paused:
+        state = '<span class="badge paused">Paused</span>'
+    else:
+        state = ('<span class="badge open">Open</span>' if shop.is_open
+                 else '<span class="badge closed">Closed</span>')
     facts = "".join(f'<li class="{cls}">{E(v)}</li>' for cls, v in
                     (("address", shop.address), ("phone", shop.phone), ("hours", shop.hours)) if (v or "").strip())
     return (f'<a class="shopname" href="/s/{shop.id}">{E(shop.name)}</a> {state}'
@@ -236,15 +242,25 @@ async def shop_page(shop_id: ShopId, request: Request, ctx: Ctx):
     """The shop's page: name, open/closed, prices and the upload form (HTML)."""
     if limited := await _limited(request, ctx):
         return limited
-    shop, prices = await _shop_view(ctx, shop_id)
+    shop, prices, can = await _shop_view(ctx, shop_id)
     if shop is None:
         return _problem_page(404, "No such shop", f"There is no shop with number {shop_id} here.")
-    return _shop_page(shop, prices, ctx)
+    return _shop_page(shop, prices, ctx, can)
 
 
-def _shop_page(shop: Shop, prices, ctx: Ctx, *, error: str = "", status: int = 200) -> Response:
+def _shop_page(shop: Shop, prices, ctx: Ctx, can: Availability, *, error: str = "", status: int = 200) -> Response:
+    if shop.is_open and can.paused:  # open, but no printer is ready: not closed, and no form either
+        main = (f'<section class="card closed-note paused-note" role="status"><h2>Paused right now</h2><p>{E(shop.name)} '
+                "is open, but no printer is ready at the moment, so it is not taking files. Files already sent "
+                "still wait their turn. Please try again in a little while.</p>"
+                + (f'<p class="error" role="alert">{E(error)}</p>' if error else "") + "</section>")
+        content = main + f'<section class="card">{_prices_html(prices)}</section>'
+        return page(f"{shop.name} — paused", content, name="shop", header=_shop_header(shop, can), status=status)
     if shop.is_open:
         main = _form_html(shop, prices, ctx, error)
+        if notes := can.unavailable():
+            items = "".join(f"<li>{E(n)}</li>" for n in notes)
+            main = f'<section class="card unavailable-note" role="status"><ul>{items}</ul></section>' + main
     else:
         main = (f'<section class="card closed-note" role="status"><h2>Closed right now</h2><p>{E(shop.name)} is '
                 "not taking files at the moment. Please come back when the shop is open.</p>"
@@ -253,7 +269,8 @@ def _shop_page(shop: Shop, prices, ctx: Ctx, *, error: str = "", status: int = 2
     prices_card = f'<section class="card">{_prices_html(prices)}</section>'
     # open: the prices, then the form; closed: say so first
     content = done + prices_card + main if shop.is_open else main + prices_card
-    return page(f"{shop.name} — send files to print", content, name="shop", header=_shop_header(shop), status=status)
+    return page(f"{shop.name} — send files to print", content, name="shop", header=_shop_header(shop, can),
+                status=status)
 
 
 @router.post("/s/{shop_id}", include_in_schema=False)
@@ -261,22 +278,23 @@ async def shop_page_send(shop_id: ShopId, request: Request, ctx: Ctx):
     """The upload form without JavaScript: POST /upload's own code, the answer as a page."""
     if limited := await _limited(request, ctx, "upload"):
         return limited
-    shop, prices = await _shop_view(ctx, shop_id)
+    shop, prices, can = await _shop_view(ctx, shop_id)
     if shop is None:
         return _problem_page(404, "No such shop", f"There is no shop with number {shop_id} here.")
     try:
         answer = await customer.upload(request, ctx, None)
     except ApiError as exc:
-        shop, prices = await _shop_view(ctx, shop_id)
-        return _shop_page(shop, prices, ctx, error=exc.message, status=exc.status)
+        shop, prices, can = await _shop_view(ctx, shop_id)
+        return _shop_page(shop, prices, ctx, can, error=exc.message, status=exc.status)
     body = json.loads(answer.body, parse_float=Decimal)  # 80.00 stays 80.00
     if answer.status_code != 200:
-        return _shop_page(shop, prices, ctx, error=body.get("error", "The upload failed."), status=answer.status_code)
+        return _shop_page(shop, prices, ctx, can, error=body.get("error", "The upload failed."),
+                          status=answer.status_code)
     jobs = "".join(_sent_job_html(f, request) for f in body["files"])
     content = (f'<section class="card done"><h1>Sent — thank you</h1><p class="lead">Show these codes at the counter. '
                f'Total: <strong>{E(str(body["total_cost"]))}</strong></p><ul class="codes">{jobs}</ul>'
                f'<p><a href="/s/{shop.id}">Send more files</a></p></section>')
-    return page(f"{shop.name} — sent", content, name="sent", header=_shop_header(shop))
+    return page(f"{shop.name} — sent", content, name="sent", header=_shop_header(shop, can))
 
 
 def _sent_job_html(f: dict, request: Request) -> str:

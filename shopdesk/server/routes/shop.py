@@ -1,4 +1,5 @@
-"""The shop itself: its state and prices, open/closed, the counter's heartbeat, and print history."""
+"""The shop itself: its state and prices, open/closed (and paused when no printer is ready), each
+counter's heartbeat and the counters list, and print history."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from ..deps import Ctx, Owner, ShopUser, public_url
 from ..errors import BadRequest, JSONResponse
 from ..idempotency import Once
 from ..models import Job, Order, Shop
-from ..schemas import HistoryOut, ShopOut, ShopStatusIn, Text, errors
+from ..schemas import CountersOut, HeartbeatIn, HistoryOut, ShopOut, ShopStatusIn, Text, errors
+from ..services import counters as counter_service
 from ..services import jobs as job_service
 from ..services import shops as shop_service
 from ..services.views import iso, job_json
@@ -40,6 +42,7 @@ async def shop_json(s, shop: Shop, public_url: str = "") -> dict:
     prices = await shop_service.price_table(s, shop.id)
     waiting = (await s.execute(select(func.count()).select_from(Job).where(
         Job.shop_id == shop.id, Job.status.in_(job_service.WAITING_VALUES)))).scalar_one()
+    can = await counter_service.availability(s, shop)
     return {
         "shop_id": shop.id, "name": shop.name, "address": shop.address, "phone": shop.phone,
         "hours": shop.hours, "is_open": shop.is_open,
@@ -48,6 +51,8 @@ async def shop_json(s, shop: Shop, public_url: str = "") -> dict:
         "prices": [{"color_mode": c, "paper_size": p, "price": to_decimal(cents)} for c, p, cents in prices.as_rows()],
         "waiting_jobs": waiting,
         "public_url": public_url,
+        "paused": shop.is_open and can.paused,
+        "unavailable": can.unavailable(),
     }
 
 
@@ -72,17 +77,34 @@ async def set_status(body: ShopStatusIn, request: Request, p: Owner, ctx: Ctx):
 
 
 @router.post("/shop/heartbeat", response_model=ShopOut, responses=errors(400, 401, 403, 422, 429))
-async def heartbeat(request: Request, p: ShopUser, ctx: Ctx):
-    """The counter app says it is alive (every minute while the shop is open)."""
+async def heartbeat(request: Request, p: ShopUser, ctx: Ctx, body: HeartbeatIn | None = None):
+    """A counter says it is alive (every minute), as itself: its name, version and printers (what each can
+    do, and whether it is ready). A job printing at a counter whose heartbeat is older than the shop's limit
+    goes back to the queue; uploads are refused for settings no ready printer can do, and the shop is
+    paused while none is ready. An empty body (older counters) only keeps the shop open."""
     once = await Once.begin(ctx, request, p.scope)
     if once.replay is not None:
         return once.replay
 
     async def handler(s, after):
         shop = await shop_service.heartbeat(s, shop_id=p.shop_id)
+        if body is not None and (body.counter or body.version or body.printers is not None):
+            printers = None if body.printers is None else [pr.model_dump() for pr in body.printers]
+            await counter_service.record(s, shop_id=p.shop_id, counter=body.counter.strip() or p.username,
+                                         version=body.version, printers=printers)
         return 200, await shop_json(s, shop, public_url(request))
 
     return await once.run(handler)
+
+
+@router.get("/shop/counters", response_model=CountersOut, responses=errors(401, 403, 429))
+async def counters(p: ShopUser, ctx: Ctx):
+    """Every counter that heartbeated as itself: last seen, version, printers, live or silent."""
+    async with ctx.db.read() as s:
+        shop = await shop_service.get_shop(s, p.shop_id)
+        can = await counter_service.availability(s, shop)
+        return JSONResponse({"counters": await counter_service.counters_json(s, shop),
+                             "paused": shop.is_open and can.paused, "unavailable": can.unavailable()})
 
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
