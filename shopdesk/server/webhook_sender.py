@@ -1,0 +1,147 @@
+"""The background sender of webhook deliveries, one per server process, never in a request's path.
+
+Each round it claims due deliveries with a lease (a conditional UPDATE: with several worker processes
+or hosts exactly one claims a given delivery; a crashed sender's lease runs out and another takes it),
+sends them from a small thread pool of its own (short timeouts, redirects not followed), and writes the
+result: 2xx → delivered; anything else → retried after base × 2^(tries−1) seconds (at most 24 h) until
+`webhook_max_attempts`, then failed. Deliveries of one job (or one shop) go out in the order they were
+made: a later one waits while an earlier one is still pending."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import requests
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.orm import aliased
+
+from .context import ServerContext
+from .models import Webhook, WebhookDelivery
+from .services import webhooks
+
+log = logging.getLogger("shopdesk.server.webhooks")
+MAX_DELAY = 24 * 3600
+
+
+@dataclass
+class Claimed:
+    id: int
+    event_id: str
+    type: str
+    body: str
+    url: str
+    salt: str
+    attempts: int
+
+
+def next_delay(base: float, attempts: int) -> float:
+    """Seconds before the next try after `attempts` failed tries: base, 2·base, 4·base, … ≤ 24 h."""
+    return min(base * (2 ** max(0, attempts - 1)), MAX_DELAY)
+
+
+class Sender:
+    def __init__(self, ctx: ServerContext, key: bytes):
+        self.ctx, self.key = ctx, key
+        s = ctx.settings
+        self.me = uuid.uuid4().hex[:16]
+        self.batch = max(1, s.webhook_concurrency)
+        self.pool = ThreadPoolExecutor(max_workers=self.batch, thread_name_prefix="webhook")
+        self.http = requests.Session()
+        self.http.trust_env = False  # no proxies or .netrc from the environment
+        self.lease = timedelta(seconds=2 * s.webhook_timeout_seconds + 30)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.http.close()
+
+    async def run_forever(self) -> None:
+        while True:
+            try:
+                sent = await self.round()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("webhook round failed; will retry")
+                sent = 0
+            if not sent:
+                await asyncio.sleep(self.ctx.settings.webhook_poll_seconds)
+
+    async def round(self, now: datetime | None = None) -> int:
+        claimed = await self.claim(now or datetime.now(UTC))
+        if claimed:
+            await asyncio.gather(*(self.send(c) for c in claimed))
+        return len(claimed)
+
+    async def claim(self, now: datetime) -> list[Claimed]:
+        D, E = WebhookDelivery, aliased(WebhookDelivery)
+        earlier_pending = exists().where(E.webhook_id == D.webhook_id, E.subject == D.subject,
+                                         E.status == "pending", E.id < D.id)
+        free = or_(D.lease_until.is_(None), D.lease_until < now)
+        async with self.ctx.db.read() as s:
+            ids = list((await s.scalars(
+                select(D.id).where(D.status == "pending", D.next_attempt_at <= now, free, ~earlier_pending)
+                .order_by(D.id).limit(self.batch))).all())
+        if not ids:
+            return []
+        out: list[Claimed] = []
+        async with self.ctx.db.write() as s:
+            for did in ids:
+                res = await s.execute(update(D).where(D.id == did, D.status == "pending", free)
+                                      .values(lease_until=now + self.lease, lease_owner=self.me))
+                if res.rowcount != 1:
+                    continue  # another sender has it
+                row = (await s.execute(select(D.id, D.event_id, D.type, D.body, D.attempts, Webhook.url, Webhook.salt)
+                                       .join(Webhook, Webhook.id == D.webhook_id).where(D.id == did))).first()
+                if row is not None:
+                    out.append(Claimed(row.id, row.event_id, row.type, row.body, row.url, row.salt, row.attempts))
+        return out
+
+    def _post(self, c: Claimed) -> tuple[int | None, str | None]:
+        """(HTTP status, error in words); runs in the sender's own threads."""
+        s = self.ctx.settings
+        why = webhooks.refusal(c.url, own=[], allow_private=bool(s.webhook_allow_private))
+        if why:  # the name may point elsewhere now than when it was registered
+            return None, f"refused: {why}"
+        body = c.body.encode()
+        headers = {"Content-Type": "application/json", "User-Agent": "shopdesk-webhooks/1",
+                   "Shopdesk-Event-Id": c.event_id, "Shopdesk-Event-Type": c.type,
+                   "Shopdesk-Signature": webhooks.signature_header(webhooks.secret_for(self.key, c.salt), body,
+                                                                   int(time.time()))}
+        try:
+            r = self.http.post(c.url, data=body, headers=headers, allow_redirects=False, stream=True,
+                               timeout=(s.webhook_timeout_seconds, s.webhook_timeout_seconds))
+            r.close()  # the answer's body is not needed
+        except requests.Timeout:
+            return None, "the receiver did not answer in time"
+        except requests.RequestException as exc:
+            return None, f"could not connect: {type(exc).__name__}"
+        if 200 <= r.status_code < 300:
+            return r.status_code, None
+        if 300 <= r.status_code < 400:
+            return r.status_code, "redirects are not followed; give the final address"
+        return r.status_code, f"the receiver answered {r.status_code}"
+
+    async def send(self, c: Claimed) -> None:
+        loop = asyncio.get_running_loop()
+        code, error = await loop.run_in_executor(self.pool, self._post, c)
+        now = datetime.now(UTC)
+        attempts = c.attempts + 1
+        values: dict = {"attempts": attempts, "last_status_code": code, "last_error": error,
+                        "last_attempt_at": now, "lease_until": None, "lease_owner": None}
+        if error is None:
+            values.update(status="delivered", delivered_at=now)
+        elif attempts >= self.ctx.settings.webhook_max_attempts:
+            values.update(status="failed")
+            log.warning("webhook delivery %s given up after %d tries: %s", c.event_id, attempts, error)
+        else:
+            values.update(next_attempt_at=now + timedelta(
+                seconds=next_delay(self.ctx.settings.webhook_backoff_seconds, attempts)))
+        D = WebhookDelivery
+        async with self.ctx.db.write() as s:
+            await s.execute(update(D).where(and_(D.id == c.id, D.lease_owner == self.me)).values(**values))
