@@ -232,9 +232,12 @@ class ShopClient:
         body = {"reason": reason, **({"counter": counter} if counter else {})}
         return self._json("POST", f"/queue/{file_id}/print-failed", json_body=body, idempotency_key=idempotency_key)
 
-    def confirm(self, file_id: int, *, printer: str = "", counter: str = "", idempotency_key: str | None = None) -> dict:
-        return self._json("POST", f"/queue/{file_id}/confirm", json_body={"printer": printer, "counter": counter},
-                          idempotency_key=idempotency_key)
+    def confirm(self, file_id: int, *, printer: str = "", counter: str = "", impressions: int | None = None,
+                sheets: int | None = None, idempotency_key: str | None = None) -> dict:
+        """`impressions`/`sheets`: what the counter read from CUPS, for the reconciliation (sent when known)."""
+        body: dict = {"printer": printer, "counter": counter}
+        body.update({k: v for k, v in (("impressions", impressions), ("sheets", sheets)) if v is not None})
+        return self._json("POST", f"/queue/{file_id}/confirm", json_body=body, idempotency_key=idempotency_key)
 
     def cancel(self, file_id: int, reason: str, idempotency_key: str | None = None) -> dict:
         return self._json("POST", f"/queue/{file_id}/cancel", json_body={"reason": reason},

@@ -135,7 +135,7 @@ class CupsBackend:
         """The job and its printer now. Raises PrinterUnavailable if CUPS cannot be reached."""
         try:
             a = self._call(lambda c: c.getJobAttributes(job_id, requested_attributes=[
-                "job-state", "job-state-reasons", "job-printer-state-message"]))
+                "job-state", "job-state-reasons", "job-printer-state-message", "job-impressions-completed"]))
         except cups.IPPError:
             # The job is gone from CUPS: with its printer, or purged. How did it end, if CUPS said?
             exists = self.printer(printer) is not None
@@ -145,7 +145,9 @@ class CupsBackend:
         reasons = a.get("job-state-reasons") or []
         if isinstance(reasons, str):
             reasons = [reasons]
-        common = {"state": int(a["job-state"]), "reasons": tuple(reasons), "message": a.get("job-printer-state-message") or ""}
+        impressions = a.get("job-impressions-completed")
+        common = {"state": int(a["job-state"]), "reasons": tuple(reasons), "message": a.get("job-printer-state-message") or "",
+                  "impressions": int(impressions) if isinstance(impressions, int) else None}
         p = self.printer(printer)
         if p is None:
             return JobView(**common, printer_exists=False)

@@ -67,6 +67,7 @@ class JobView:
     printer_reasons: tuple[str, ...] = ()
     printer_message: str = ""
     printer_exists: bool = True
+    impressions: int | None = None  # job-impressions-completed, when CUPS reports it
 
     @property
     def printer_health(self) -> tuple[bool, str]:

@@ -20,7 +20,7 @@ from pathlib import Path
 from ..domain.printsettings import ColorMode, PrintMode, PrintSettings
 from .backend import Backend, PrinterUnavailable, SubmitError
 from .inflight import AlreadyInFlight, InFlight, InFlightJob
-from .options import PrintRequest, check_supported, missing_capabilities, validate_page_ranges
+from .options import PrintRequest, check_supported, missing_capabilities, sheets_of, validate_page_ranges
 from .outcomes import Outcome, classify, judge, timeout_words
 from .printers import PrinterSet
 from .reporting import JobReporter
@@ -55,6 +55,10 @@ class PrintOutcome:
     result: Result
     message: str
     cups_job_id: int | None = None
+    # What was sent, for the shop's reconciliation (carried by the confirm): job-impressions-completed as
+    # CUPS reported it, and the sheets submitted.
+    impressions: int | None = None
+    sheets: int | None = None
 
     def line(self) -> str:
         return f"{self.code} {self.result.value} {self.printer!r}: {self.message}"
@@ -232,7 +236,7 @@ class PrintPipeline:
             outcome, words = judge(view, row.printer, stuck_for=now - stuck_since if stuck_since else 0.0,
                                    stuck_limit=self.stuck_limit)
             if outcome is Outcome.PRINTED:
-                return self._printed(row, words, progress)
+                return self._printed(row, words, progress, view.impressions)
             if outcome is Outcome.FAILED:
                 return self._failed(row, words, cancel=True, progress=progress)
             if now > deadline:
@@ -242,16 +246,19 @@ class PrintPipeline:
                 last_words = words
             time.sleep(self.poll_seconds)
 
-    def _printed(self, row: InFlightJob, words: str, progress: Progress = _noop) -> PrintOutcome:
+    def _printed(self, row: InFlightJob, words: str, progress: Progress = _noop,
+                 impressions: int | None = None) -> PrintOutcome:
+        sheets = sheets_of(row.job)
         if self.confirm_mode is ConfirmMode.ASK:
             self.inflight.update(row.file_id, stage=InFlightStage.AWAITING_CONFIRM)
             message = f"{words} Did it come out right?"
             progress(Stage.WAITING_CONFIRM, message, -1)
-            return PrintOutcome(row.file_id, row.code, row.printer, Result.NEEDS_CONFIRMATION, message, row.job_id)
-        self.reporter.confirm(row.file_id)
+            return PrintOutcome(row.file_id, row.code, row.printer, Result.NEEDS_CONFIRMATION, message, row.job_id,
+                                impressions, sheets)
+        self.reporter.confirm(row.file_id, impressions=impressions, sheets=sheets)
         self.inflight.release(row.file_id)
         progress(Stage.DONE, words, 1.0)
-        return PrintOutcome(row.file_id, row.code, row.printer, Result.PRINTED, words, row.job_id)
+        return PrintOutcome(row.file_id, row.code, row.printer, Result.PRINTED, words, row.job_id, impressions, sheets)
 
     def _failed(self, row: InFlightJob, reason: str, cancel: bool = False, progress: Progress = _noop) -> PrintOutcome:
         if cancel and row.job_id is not None:
@@ -270,8 +277,8 @@ class PrintPipeline:
         row = self.inflight.get(file_id)
         if row is None:
             return
-        if printed:
-            self.reporter.confirm(file_id)
+        if printed:  # what CUPS counted is not kept while the shopkeeper decides: the sheets sent are
+            self.reporter.confirm(file_id, impressions=None, sheets=sheets_of(row.job))
             self.inflight.release(file_id)
         else:
             self._failed(row, reason or f"The shopkeeper saw it did not print correctly on '{row.printer}'.")

@@ -16,7 +16,7 @@ from .context import ServerContext
 from .db import Database, migrate
 from .errors import JSONResponse, install_error_handlers
 from .guards import RequestGuard
-from .routes import auth, customer, health, money, owner, pages, queue, shop, webhooks
+from .routes import auth, customer, health, money, owner, pages, queue, reconciliation, shop, webhooks
 from .services.webhooks import load_key
 from .storage import FileStore
 
@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     install_error_handlers(app)
     app.add_middleware(RequestGuard, settings=settings)
     routers = (health.router, auth.router, customer.router, queue.router, shop.router, owner.router,
-               money.router, pages.router, webhooks.router)
+               money.router, pages.router, webhooks.router, reconciliation.router)
     for r in routers:
         app.include_router(r)
     app.add_middleware(BaseSecurityHeaders)
