@@ -204,6 +204,29 @@ class ShopClient:
     def earnings(self, group_by: str = "day", days: int = 90) -> list:
         return self._json("GET", "/shopkeeper/earnings", params={"group_by": group_by, "days": days})
 
+    # --- the owner's day and connections -------------------------------------------------------------
+    def reconciliation(self, day: str, tz: str | None = None) -> dict:
+        """The end-of-day report of `day` (YYYY-MM-DD) in zone `tz` (e.g. this computer's, Area/City)."""
+        return self._json("GET", "/shop/reconciliation", params={"date": day, **({"tz": tz} if tz else {})})
+
+    def reconciliation_csv(self, day: str, tz: str | None = None) -> str:
+        r = self.request("GET", "/shop/reconciliation", params={"date": day, **({"tz": tz} if tz else {})},
+                         headers={"Accept": "text/csv"})
+        return r.content.decode("utf-8")
+
+    def webhooks(self) -> list:
+        return self._json("GET", "/shop/webhooks")
+
+    def add_webhook(self, url: str, events: list[str]) -> dict:
+        """The new webhook with its `secret` (shown this once)."""
+        return self._json("POST", "/shop/webhooks", json_body={"url": url, "events": events})
+
+    def delete_webhook(self, webhook_id: int) -> None:
+        self.request("DELETE", f"/shop/webhooks/{webhook_id}").close()
+
+    def webhook_deliveries(self, webhook_id: int) -> list:
+        return self._json("GET", f"/shop/webhooks/{webhook_id}/deliveries")
+
     # --- queue ---------------------------------------------------------------------------------------
     def queue(self, etag: str | None = None, wait: int = 0) -> tuple[list | None, str | None]:
         """(orders, etag); orders is None when nothing changed (304)."""
