@@ -5,11 +5,13 @@ or hosts exactly one claims a given delivery; a crashed sender's lease runs out 
 sends them from a small thread pool of its own (short timeouts, redirects not followed), and writes the
 result: 2xx → delivered; anything else → retried after base × 2^(tries−1) seconds (at most 24 h) until
 `webhook_max_attempts`, then failed. Deliveries of one job (or one shop) go out in the order they were
-made: a later one waits while an earlier one is still pending."""
+made: a later one waits while an earlier one is still pending. Each delivery is its own task: a slow
+receiver holds only its own slots (at most half of them), never the others' deliveries."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -32,6 +34,7 @@ MAX_DELAY = 24 * 3600
 @dataclass
 class Claimed:
     id: int
+    webhook_id: int
     event_id: str
     type: str
     body: str
@@ -51,12 +54,18 @@ class Sender:
         s = ctx.settings
         self.me = uuid.uuid4().hex[:16]
         self.batch = max(1, s.webhook_concurrency)
+        self.per_hook = max(1, self.batch // 2)  # one receiver never takes every slot
+        self.in_flight: dict[int, int] = {}  # webhook id → its deliveries being sent now
+        self.tasks: set[asyncio.Task] = set()
+        self.slot_freed = asyncio.Event()
         self.pool = ThreadPoolExecutor(max_workers=self.batch, thread_name_prefix="webhook")
         self.http = requests.Session()
         self.http.trust_env = False  # no proxies or .netrc from the environment
         self.lease = timedelta(seconds=2 * s.webhook_timeout_seconds + 30)
 
     def close(self) -> None:
+        for t in self.tasks:
+            t.cancel()
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.http.close()
 
@@ -69,24 +78,58 @@ class Sender:
             except Exception:
                 log.exception("webhook round failed; will retry")
                 sent = 0
-            if not sent:
-                await asyncio.sleep(self.ctx.settings.webhook_poll_seconds)
+            if sent:
+                await asyncio.sleep(0)  # let the sends start before claiming more
+                continue
+            self.slot_freed.clear()
+            with contextlib.suppress(TimeoutError):  # a finished send frees a slot: look again at once
+                await asyncio.wait_for(self.slot_freed.wait(), self.ctx.settings.webhook_poll_seconds)
 
     async def round(self, now: datetime | None = None) -> int:
-        claimed = await self.claim(now or datetime.now(UTC))
-        if claimed:
-            await asyncio.gather(*(self.send(c) for c in claimed))
+        """Claims what free slots allow and starts sending it; returns how many were started."""
+        free = self.batch - len(self.tasks)
+        if free <= 0:
+            return 0
+        claimed = await self.claim(now or datetime.now(UTC), free)
+        for c in claimed:
+            self.in_flight[c.webhook_id] = self.in_flight.get(c.webhook_id, 0) + 1
+            task = asyncio.create_task(self._send_one(c))
+            self.tasks.add(task)
         return len(claimed)
 
-    async def claim(self, now: datetime) -> list[Claimed]:
+    async def _send_one(self, c: Claimed) -> None:
+        try:
+            await self.send(c)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("webhook delivery %s: recording the try failed; its lease will run out", c.event_id)
+        finally:
+            self.tasks.discard(asyncio.current_task())
+            left = self.in_flight.get(c.webhook_id, 1) - 1
+            if left > 0:
+                self.in_flight[c.webhook_id] = left
+            else:
+                self.in_flight.pop(c.webhook_id, None)
+            self.slot_freed.set()
+
+    async def claim(self, now: datetime, limit: int | None = None) -> list[Claimed]:
+        limit = self.batch if limit is None else limit
         D, E = WebhookDelivery, aliased(WebhookDelivery)
         earlier_pending = exists().where(E.webhook_id == D.webhook_id, E.subject == D.subject,
                                          E.status == "pending", E.id < D.id)
         free = or_(D.lease_until.is_(None), D.lease_until < now)
+        busy = [h for h, n in self.in_flight.items() if n >= self.per_hook]
+        where = [D.status == "pending", D.next_attempt_at <= now, free, ~earlier_pending]
+        if busy:
+            where.append(D.webhook_id.notin_(busy))
         async with self.ctx.db.read() as s:
-            ids = list((await s.scalars(
-                select(D.id).where(D.status == "pending", D.next_attempt_at <= now, free, ~earlier_pending)
-                .order_by(D.id).limit(self.batch))).all())
+            rows = (await s.execute(select(D.id, D.webhook_id).where(*where).order_by(D.id).limit(limit * 4))).all()
+        ids, taking = [], dict(self.in_flight)
+        for did, hook in rows:  # at most per_hook of one receiver at once, oldest first
+            if len(ids) < limit and taking.get(hook, 0) < self.per_hook:
+                ids.append(did)
+                taking[hook] = taking.get(hook, 0) + 1
         if not ids:
             return []
         out: list[Claimed] = []
@@ -96,10 +139,12 @@ class Sender:
                                       .values(lease_until=now + self.lease, lease_owner=self.me))
                 if res.rowcount != 1:
                     continue  # another sender has it
-                row = (await s.execute(select(D.id, D.event_id, D.type, D.body, D.attempts, Webhook.url, Webhook.salt)
+                row = (await s.execute(select(D.id, D.webhook_id, D.event_id, D.type, D.body, D.attempts, Webhook.url,
+                                              Webhook.salt)
                                        .join(Webhook, Webhook.id == D.webhook_id).where(D.id == did))).first()
                 if row is not None:
-                    out.append(Claimed(row.id, row.event_id, row.type, row.body, row.url, row.salt, row.attempts))
+                    out.append(Claimed(row.id, row.webhook_id, row.event_id, row.type, row.body, row.url, row.salt,
+                                       row.attempts))
         return out
 
     def _post(self, c: Claimed) -> tuple[int | None, str | None]:

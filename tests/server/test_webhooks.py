@@ -194,3 +194,28 @@ def test_two_server_processes_on_one_database_send_each_delivery_once(postgres, 
     finally:
         one.stop()
         two.stop()
+
+
+def test_the_sweeper_closing_a_silent_shop_tells_the_receiver(tmp_path, receiver):
+    from sqlalchemy import update
+
+    from shopdesk.server.models import Shop
+    from tests.helpers.server import run_db
+
+    server = ServerProcess(tmp_path / "srv", env={"SHOPDESK_SWEEP_INTERVAL_SECONDS": "1"}).start()
+    try:
+        shop = make_shop(server)
+        hook = _register(shop, receiver.url, ["shop.closed", "shop.opened"])
+
+        async def silent(s):
+            await s.execute(update(Shop).where(Shop.id == shop.shop_id).values(heartbeat_limit_seconds=1))
+
+        run_db(server.db_url(), silent)
+        wait_until(lambda: receiver.events(), timeout=15, what="shop.closed from the sweeper")
+        got = receiver.events()
+        assert [e["type"] for e in got] == ["shop.closed"] and got[0]["data"]["shop_id"] == shop.shop_id
+        assert got[0]["data"]["is_open"] is False
+        assert verify(hook["secret"], receiver.requests[0]["headers"]["Shopdesk-Signature"], receiver.requests[0]["body"])
+        assert shop.get("/shop").json()["is_open"] is False
+    finally:
+        server.stop()
