@@ -86,7 +86,7 @@ class Settings:
     webhook_key: str = ""  # SHOPDESK_WEBHOOK_KEY: derives the signing secrets; "" → data_dir/webhook.key
     webhook_backoff_seconds: float = 10.0  # SHOPDESK_WEBHOOK_BACKOFF_SECONDS: first retry; doubles, ≤ 24 h
     webhook_max_attempts: int = 20  # SHOPDESK_WEBHOOK_MAX_ATTEMPTS (then the delivery is marked failed)
-    webhook_timeout_seconds: int = 5  # SHOPDESK_WEBHOOK_TIMEOUT_SECONDS (connect and read, per try)
+    webhook_timeout_seconds: int = 5  # SHOPDESK_WEBHOOK_TIMEOUT_SECONDS (a whole try: connect, send, status line)
     webhook_concurrency: int = 4  # SHOPDESK_WEBHOOK_CONCURRENCY (deliveries in flight, per process)
     webhook_poll_seconds: float = 1.0  # SHOPDESK_WEBHOOK_POLL_SECONDS (how often the sender looks)
     webhook_allow_private: int = 1  # SHOPDESK_WEBHOOK_ALLOW_PRIVATE: 0 → loopback/LAN receivers refused

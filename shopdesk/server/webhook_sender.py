@@ -2,8 +2,9 @@
 
 Each round it claims due deliveries with a lease (a conditional UPDATE: with several worker processes
 or hosts exactly one claims a given delivery; a crashed sender's lease runs out and another takes it),
-sends them from a small thread pool of its own (short timeouts, redirects not followed), and writes the
-result: 2xx → delivered; anything else → retried after base × 2^(tries−1) seconds (at most 24 h) until
+sends each as its own asyncio task (one deadline for the whole try — connect, send, the answer's status
+line — so a receiver that trickles its answer cannot hold a slot longer; redirects not followed; no
+proxies), and writes the result: 2xx → delivered; anything else → retried after base × 2^(tries−1) seconds (at most 24 h) until
 `webhook_max_attempts`, then failed. Deliveries of one job (or one shop) go out in the order they were
 made: a later one waits while an earlier one is still pending. Each delivery is its own task: a slow
 receiver holds only its own slots (at most half of them), never the others' deliveries."""
@@ -13,13 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
-import requests
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import aliased
 
@@ -58,16 +59,12 @@ class Sender:
         self.in_flight: dict[int, int] = {}  # webhook id → its deliveries being sent now
         self.tasks: set[asyncio.Task] = set()
         self.slot_freed = asyncio.Event()
-        self.pool = ThreadPoolExecutor(max_workers=self.batch, thread_name_prefix="webhook")
-        self.http = requests.Session()
-        self.http.trust_env = False  # no proxies or .netrc from the environment
+        self.tls = ssl.create_default_context()  # certificates and host names checked
         self.lease = timedelta(seconds=2 * s.webhook_timeout_seconds + 30)
 
     def close(self) -> None:
         for t in self.tasks:
             t.cancel()
-        self.pool.shutdown(wait=False, cancel_futures=True)
-        self.http.close()
 
     async def run_forever(self) -> None:
         while True:
@@ -147,34 +144,57 @@ class Sender:
                                        row.attempts))
         return out
 
-    def _post(self, c: Claimed) -> tuple[int | None, str | None]:
-        """(HTTP status, error in words); runs in the sender's own threads."""
+    async def _post(self, c: Claimed) -> tuple[int | None, str | None]:
+        """(HTTP status, error in words) of one try."""
         s = self.ctx.settings
-        why = webhooks.refusal(c.url, own=[], allow_private=bool(s.webhook_allow_private))
+        why = await asyncio.to_thread(webhooks.refusal, c.url, own=[], allow_private=bool(s.webhook_allow_private))
         if why:  # the name may point elsewhere now than when it was registered
             return None, f"refused: {why}"
         body = c.body.encode()
-        headers = {"Content-Type": "application/json", "User-Agent": "shopdesk-webhooks/1",
-                   "Shopdesk-Event-Id": c.event_id, "Shopdesk-Event-Type": c.type,
-                   "Shopdesk-Signature": webhooks.signature_header(webhooks.secret_for(self.key, c.salt), body,
-                                                                   int(time.time()))}
+        signature = webhooks.signature_header(webhooks.secret_for(self.key, c.salt), body, int(time.time()))
         try:
-            r = self.http.post(c.url, data=body, headers=headers, allow_redirects=False, stream=True,
-                               timeout=(s.webhook_timeout_seconds, s.webhook_timeout_seconds))
-            r.close()  # the answer's body is not needed
-        except requests.Timeout:
+            code = await asyncio.wait_for(self._exchange(c, body, signature), timeout=s.webhook_timeout_seconds)
+        except TimeoutError:
             return None, "the receiver did not answer in time"
-        except requests.RequestException as exc:
+        except ssl.SSLError as exc:
+            return None, f"could not connect securely: {exc.reason or type(exc).__name__}"
+        except OSError as exc:
             return None, f"could not connect: {type(exc).__name__}"
-        if 200 <= r.status_code < 300:
-            return r.status_code, None
-        if 300 <= r.status_code < 400:
-            return r.status_code, "redirects are not followed; give the final address"
-        return r.status_code, f"the receiver answered {r.status_code}"
+        except ValueError:
+            return None, "the receiver's answer was not HTTP"
+        if 200 <= code < 300:
+            return code, None
+        if 300 <= code < 400:
+            return code, "redirects are not followed; give the final address"
+        return code, f"the receiver answered {code}"
+
+    async def _exchange(self, c: Claimed, body: bytes, signature: str) -> int:
+        """POSTs the body and reads the answer's status line; nothing more of the answer is needed."""
+        url = urlsplit(c.url)
+        https = url.scheme == "https"
+        target = (url.path or "/") + (f"?{url.query}" if url.query else "")
+        head = {"Host": url.netloc.rsplit("@", 1)[-1], "Content-Type": "application/json",
+                "Content-Length": str(len(body)), "User-Agent": "shopdesk-webhooks/1", "Connection": "close",
+                "Shopdesk-Event-Id": c.event_id, "Shopdesk-Event-Type": c.type, "Shopdesk-Signature": signature}
+        request = f"POST {target} HTTP/1.1\r\n".encode() + \
+            "".join(f"{k}: {v}\r\n" for k, v in head.items()).encode() + b"\r\n" + body
+        reader, writer = await asyncio.open_connection(url.hostname, url.port or (443 if https else 80),
+                                                       ssl=self.tls if https else None, limit=16384)
+        try:
+            writer.write(request)
+            await writer.drain()
+            line = await reader.readline()  # b"HTTP/1.1 200 OK\r\n"
+            parts = line.split(None, 2)
+            if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
+                raise ValueError("not an HTTP status line")
+            return int(parts[1])
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(writer.wait_closed(), 1)
 
     async def send(self, c: Claimed) -> None:
-        loop = asyncio.get_running_loop()
-        code, error = await loop.run_in_executor(self.pool, self._post, c)
+        code, error = await self._post(c)
         now = datetime.now(UTC)
         attempts = c.attempts + 1
         values: dict = {"attempts": attempts, "last_status_code": code, "last_error": error,
