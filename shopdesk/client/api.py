@@ -211,6 +211,29 @@ class ShopClient:
     def earnings(self, group_by: str = "day", days: int = 90) -> list:
         return self._json("GET", "/shopkeeper/earnings", params={"group_by": group_by, "days": days})
 
+    # --- the owner's day and connections -------------------------------------------------------------
+    def reconciliation(self, day: str, tz: str | None = None) -> dict:
+        """The end-of-day report of `day` (YYYY-MM-DD) in zone `tz` (e.g. this computer's, Area/City)."""
+        return self._json("GET", "/shop/reconciliation", params={"date": day, **({"tz": tz} if tz else {})})
+
+    def reconciliation_csv(self, day: str, tz: str | None = None) -> str:
+        r = self.request("GET", "/shop/reconciliation", params={"date": day, **({"tz": tz} if tz else {})},
+                         headers={"Accept": "text/csv"})
+        return r.content.decode("utf-8")
+
+    def webhooks(self) -> list:
+        return self._json("GET", "/shop/webhooks")
+
+    def add_webhook(self, url: str, events: list[str]) -> dict:
+        """The new webhook with its `secret` (shown this once)."""
+        return self._json("POST", "/shop/webhooks", json_body={"url": url, "events": events})
+
+    def delete_webhook(self, webhook_id: int) -> None:
+        self.request("DELETE", f"/shop/webhooks/{webhook_id}").close()
+
+    def webhook_deliveries(self, webhook_id: int) -> list:
+        return self._json("GET", f"/shop/webhooks/{webhook_id}/deliveries")
+
     # --- queue ---------------------------------------------------------------------------------------
     def queue(self, etag: str | None = None, wait: int = 0) -> tuple[list | None, str | None]:
         """(orders, etag); orders is None when nothing changed (304)."""
@@ -239,9 +262,12 @@ class ShopClient:
         body = {"reason": reason, **({"counter": counter} if counter else {})}
         return self._json("POST", f"/queue/{file_id}/print-failed", json_body=body, idempotency_key=idempotency_key)
 
-    def confirm(self, file_id: int, *, printer: str = "", counter: str = "", idempotency_key: str | None = None) -> dict:
-        return self._json("POST", f"/queue/{file_id}/confirm", json_body={"printer": printer, "counter": counter},
-                          idempotency_key=idempotency_key)
+    def confirm(self, file_id: int, *, printer: str = "", counter: str = "", impressions: int | None = None,
+                sheets: int | None = None, idempotency_key: str | None = None) -> dict:
+        """`impressions`/`sheets`: what the counter read from CUPS, for the reconciliation (sent when known)."""
+        body: dict = {"printer": printer, "counter": counter}
+        body.update({k: v for k, v in (("impressions", impressions), ("sheets", sheets)) if v is not None})
+        return self._json("POST", f"/queue/{file_id}/confirm", json_body=body, idempotency_key=idempotency_key)
 
     def cancel(self, file_id: int, reason: str, idempotency_key: str | None = None) -> dict:
         return self._json("POST", f"/queue/{file_id}/cancel", json_body={"reason": reason},

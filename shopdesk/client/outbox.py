@@ -156,6 +156,7 @@ class Outbox:
                            idempotency_key=r.idempotency_key)
         elif r.kind == "confirm":
             c.confirm(r.file_id, printer=r.payload.get("printer", ""), counter=r.payload.get("counter", ""),
+                      impressions=r.payload.get("impressions"), sheets=r.payload.get("sheets"),
                       idempotency_key=r.idempotency_key)
         elif r.kind == "cancel":
             c.cancel(r.file_id, r.payload.get("reason", ""), idempotency_key=r.idempotency_key)

@@ -43,10 +43,11 @@ class ClientReporter:
             _printer, counter = self._started.pop(file_id, ("", self.counter))
         self.outbox.add("print-failed", file_id, {"reason": reason, "counter": counter})
 
-    def confirm(self, file_id: int) -> None:
+    def confirm(self, file_id: int, *, impressions: int | None = None, sheets: int | None = None) -> None:
         with self._lock:
             printer, counter = self._started.pop(file_id, ("", self.counter))
-        self.outbox.add("confirm", file_id, {"printer": printer, "counter": counter})
+        self.outbox.add("confirm", file_id, {"printer": printer, "counter": counter, "impressions": impressions,
+                                             "sheets": sheets})
 
     def fetch(self, file_id: int, sha256: str, progress: Callable[[int, int], None] | None = None) -> Path:
         return self.cache.fetch(file_id, sha256, progress)

@@ -57,6 +57,13 @@ class PrintRequest:
         return self.num_pages * self.settings.copies
 
 
+def sheets_of(job: dict) -> int:
+    """The sheets of paper a job takes as submitted: its pages (two to a sheet when double-sided) × copies."""
+    pages, copies = int(job.get("num_pages") or 1), int(job.get("copies") or 1)
+    per_copy = (pages + 1) // 2 if job.get("print_mode") == "double" else pages
+    return per_copy * copies
+
+
 def validate_page_ranges(text: str, num_pages: int) -> str:
     text = (text or "").replace(" ", "")
     if not text:

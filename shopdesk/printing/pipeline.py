@@ -20,7 +20,7 @@ from pathlib import Path
 from ..domain.printsettings import ColorMode, PrintMode, PrintSettings
 from .backend import Backend, PrinterUnavailable, SubmitError
 from .inflight import AlreadyInFlight, InFlight, InFlightJob
-from .options import PrintRequest, check_supported, missing_capabilities, validate_page_ranges
+from .options import PrintRequest, check_supported, missing_capabilities, sheets_of, validate_page_ranges
 from .outcomes import JobView, Outcome, classify, judge, timeout_words, unknown_words
 from .printers import PrinterSet
 from .reporting import JobReporter
@@ -295,14 +295,17 @@ class PrintPipeline:
 
     def _printed(self, row: InFlightJob, words: str, progress: Progress = _noop,
                  counted: dict | None = None) -> PrintOutcome:
-        counted = counted or {}
+        # What was sent, for the shop's reconciliation (the confirm carries it): the impressions the
+        # printer (else CUPS) counted, and the sheets CUPS counted, else the sheets submitted.
+        counted = {"impressions": None, "sheets": None, **(counted or {})}
+        counted["sheets"] = counted["sheets"] or sheets_of(row.job)
         if self.confirm_mode is ConfirmMode.ASK:
             self.inflight.update(row.file_id, stage=InFlightStage.AWAITING_CONFIRM)
             message = f"{words} Did it come out right?"
             progress(Stage.WAITING_CONFIRM, message, -1)
             return PrintOutcome(row.file_id, row.code, row.printer, Result.NEEDS_CONFIRMATION, message, row.job_id,
                                 **counted)
-        self.reporter.confirm(row.file_id)
+        self.reporter.confirm(row.file_id, **counted)
         self.inflight.release(row.file_id)
         progress(Stage.DONE, words, 1.0)
         return PrintOutcome(row.file_id, row.code, row.printer, Result.PRINTED, words, row.job_id, **counted)
@@ -324,8 +327,8 @@ class PrintPipeline:
         row = self.inflight.get(file_id)
         if row is None:
             return
-        if printed:
-            self.reporter.confirm(file_id)
+        if printed:  # what CUPS counted is not kept while the shopkeeper decides: the sheets sent are
+            self.reporter.confirm(file_id, impressions=None, sheets=sheets_of(row.job))
             self.inflight.release(file_id)
         else:
             self._failed(row, reason or f"The shopkeeper saw it did not print correctly on '{row.printer}'.")

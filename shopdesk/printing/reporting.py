@@ -22,8 +22,9 @@ class JobReporter(Protocol):
     def print_failed(self, file_id: int, reason: str) -> None:  # durable: goes through the outbox
         """Names this counter, so a late report cannot take the job from a counter printing it now."""
 
-    def confirm(self, file_id: int) -> None:  # durable: goes through the outbox
-        ...
+    def confirm(self, file_id: int, *, impressions: int | None = None, sheets: int | None = None) -> None:
+        """Durable: goes through the outbox. `impressions` (job-impressions-completed as CUPS reported it)
+        and `sheets` (submitted) go with the confirm for the shop's reconciliation."""
 
     def fetch(self, file_id: int, sha256: str, progress: Callable[[int, int], None] | None = None) -> Path:
         """Downloads (or reuses the cached, verified copy of) the file; raises on a checksum mismatch."""

@@ -10,13 +10,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from .. import __version__
-from . import sweeper
+from . import sweeper, webhook_sender
 from .config import Settings
 from .context import ServerContext
 from .db import Database, migrate
 from .errors import JSONResponse, install_error_handlers
 from .guards import RequestGuard
-from .routes import auth, customer, health, money, owner, pages, queue, shop
+from .routes import auth, customer, health, money, owner, pages, queue, reconciliation, shop, webhooks
+from .services.webhooks import load_key
 from .storage import FileStore
 
 log = logging.getLogger("shopdesk.server")
@@ -37,18 +38,24 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
         db = Database(settings.effective_database_url)
         ctx = ServerContext(settings=settings, db=db, store=FileStore(settings.files_dir))
         ctx.start_pools()
+        ctx.webhook_key = await asyncio.to_thread(load_key, settings.webhook_key, settings.data_dir)
         app.state.ctx = ctx
         task = asyncio.create_task(sweeper.run_forever(ctx)) if sweep else None
+        sender = webhook_sender.Sender(ctx, ctx.webhook_key) if sweep else None
+        sending = asyncio.create_task(sender.run_forever()) if sender else None
         warm = asyncio.create_task(ctx.file_checks.warm())
         log.info("shopdesk server ready (database: %s)", "SQLite" if db.is_sqlite else "PostgreSQL")
         try:
             yield
         finally:
             warm.cancel()
-            if task:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            for t in (task, sending):
+                if t:
+                    t.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await t
+            if sender:
+                sender.close()
             ctx.stop_pools()
             await db.dispose()
 
@@ -57,7 +64,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     install_error_handlers(app)
     app.add_middleware(RequestGuard, settings=settings)
     routers = (health.router, auth.router, customer.router, queue.router, shop.router, owner.router,
-               money.router, pages.router)
+               money.router, pages.router, webhooks.router, reconciliation.router)
     for r in routers:
         app.include_router(r)
     app.add_middleware(BaseSecurityHeaders)

@@ -82,6 +82,14 @@ class Settings:
     convert_cache_hours: int = 24  # SHOPDESK_CONVERT_CACHE_HOURS (converted PDFs kept for the upload after a quote)
     convert_cache_entries: int = 500  # SHOPDESK_CONVERT_CACHE_ENTRIES
     soffice: str = ""  # SHOPDESK_SOFFICE: LibreOffice's soffice; "" → found on PATH
+    # Signed webhooks (services/webhooks.py, webhook_sender.py)
+    webhook_key: str = ""  # SHOPDESK_WEBHOOK_KEY: derives the signing secrets; "" → data_dir/webhook.key
+    webhook_backoff_seconds: float = 10.0  # SHOPDESK_WEBHOOK_BACKOFF_SECONDS: first retry; doubles, ≤ 24 h
+    webhook_max_attempts: int = 20  # SHOPDESK_WEBHOOK_MAX_ATTEMPTS (then the delivery is marked failed)
+    webhook_timeout_seconds: int = 5  # SHOPDESK_WEBHOOK_TIMEOUT_SECONDS (a whole try: connect, send, status line)
+    webhook_concurrency: int = 4  # SHOPDESK_WEBHOOK_CONCURRENCY (deliveries in flight, per process)
+    webhook_poll_seconds: float = 1.0  # SHOPDESK_WEBHOOK_POLL_SECONDS (how often the sender looks)
+    webhook_allow_private: int = 1  # SHOPDESK_WEBHOOK_ALLOW_PRIVATE: 0 → loopback/LAN receivers refused
     longpoll_check_seconds: float = 0.25  # how often a held /queue?wait= checks the database
     max_wait_seconds: int = 30
 
@@ -116,6 +124,10 @@ class Settings:
         "convert_max_unzipped_mb": "SHOPDESK_CONVERT_MAX_UNZIPPED_MB",
         "convert_cache_hours": "SHOPDESK_CONVERT_CACHE_HOURS",
         "convert_cache_entries": "SHOPDESK_CONVERT_CACHE_ENTRIES",
+        "webhook_max_attempts": "SHOPDESK_WEBHOOK_MAX_ATTEMPTS",
+        "webhook_timeout_seconds": "SHOPDESK_WEBHOOK_TIMEOUT_SECONDS",
+        "webhook_concurrency": "SHOPDESK_WEBHOOK_CONCURRENCY",
+        "webhook_allow_private": "SHOPDESK_WEBHOOK_ALLOW_PRIVATE",
     }
 
     @classmethod
@@ -135,6 +147,16 @@ class Settings:
             values["database_url"] = os.environ["SHOPDESK_DATABASE_URL"]
         if os.environ.get("SHOPDESK_SOFFICE", "").strip():
             values["soffice"] = os.environ["SHOPDESK_SOFFICE"].strip()
+        for name, env in (("webhook_backoff_seconds", "SHOPDESK_WEBHOOK_BACKOFF_SECONDS"),
+                          ("webhook_poll_seconds", "SHOPDESK_WEBHOOK_POLL_SECONDS")):
+            raw = os.environ.get(env, "").strip()
+            if raw:
+                try:
+                    values[name] = float(raw)
+                except ValueError as exc:
+                    raise SystemExit(f"{env} must be a number of seconds (got {raw!r})") from exc
+        if os.environ.get("SHOPDESK_WEBHOOK_KEY", "").strip():
+            values["webhook_key"] = os.environ["SHOPDESK_WEBHOOK_KEY"].strip()
         if os.environ.get("SHOPDESK_PUBLIC_URL", "").strip():
             values["public_url"] = os.environ["SHOPDESK_PUBLIC_URL"]
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -49,6 +49,8 @@ class ServerContext:
     file_checks: WorkerPool | None = None
     # Password hashing has threads of its own: nothing else's backlog can make a login wait.
     hashing: anyio.CapacityLimiter | None = None
+    # Derives the webhooks' signing secrets (services/webhooks.py); set when the server starts.
+    webhook_key: bytes = b""
 
     def start_pools(self) -> None:
         s = self.settings

@@ -129,6 +129,10 @@ class Job(Base):
     content_type: Mapped[str] = mapped_column(String(64))
     # "word" / "powerpoint" when the customer sent one: content_type and sha256 are then the PDF's
     source_type: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # What the counter read from CUPS when it confirmed (job-impressions-completed, sheets it submitted);
+    # None when the confirm carried none (older counters, a job printed by hand).
+    impressions: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    sheets: Mapped[int | None] = mapped_column(Integer, nullable=True)
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
     num_pages: Mapped[int] = mapped_column(Integer)
@@ -237,6 +241,49 @@ class LoginFailure(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_failed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Webhook(Base):
+    """An owner's receiver of events. The signing secret is not stored: it is derived from the server's
+    key and this row's salt (services/webhooks.py), so the database alone does not reveal it."""
+
+    __tablename__ = "webhooks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"), index=True)
+    url: Mapped[str] = mapped_column(String(500))
+    events: Mapped[str] = mapped_column(String(300))  # space-separated event types
+    salt: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One event for one webhook, stored in the transaction of the change it tells of (an outbox), sent
+    by the server's background sender; `event_id` is the same on every try."""
+
+    __tablename__ = "webhook_deliveries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    shop_id: Mapped[int] = mapped_column(Integer)
+    event_id: Mapped[str] = mapped_column(String(40), unique=True)
+    type: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(40))  # "job:<id>" or "shop:<id>": sent in order per subject
+    body: Mapped[str] = mapped_column(Text)  # the exact bytes signed and sent
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | delivered | failed
+    last_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # a sender's claim
+    lease_owner: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+    __table_args__ = (
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_hook", "webhook_id", "id"),
+    )
 
 
 class RateCounter(Base):

@@ -111,6 +111,8 @@ class JobOut(BaseModel):
     updated_at: str
     source_type: Literal["word", "powerpoint"] | None = Field(
         None, description="set when the customer sent a Word or PowerPoint file: the stored file is its PDF rendering")
+    impressions: int | None = Field(None, description="what the confirming counter read from CUPS")
+    sheets: int | None = Field(None, description="sheets the confirming counter submitted")
 
 
 class OrderOut(BaseModel):
@@ -183,8 +185,14 @@ class FailedIn(ReasonIn):
 
 
 class ConfirmIn(In):
+    """What the counter read from CUPS, all optional (older counters send none): kept with the job for the
+    reconciliation (`GET /shop/reconciliation`)."""
+
     printer: Text = Field(default="", max_length=120)
     counter: Text = Field(default="", max_length=120)
+    impressions: json_int(0, 10_000_000) | None = Field(
+        default=None, description="job-impressions-completed as CUPS reported it")
+    sheets: json_int(0, 10_000_000) | None = Field(default=None, description="sheets the counter submitted")
 
 
 class CancelOut(BaseModel):

@@ -23,6 +23,7 @@ from . import convert, idempotency, logins, ratelimit
 from .context import ServerContext
 from .models import Counter, Job, Shop, Token
 from .services import jobs as job_service
+from .services import webhooks
 from .services.files import discard_unused
 
 log = logging.getLogger("shopdesk.server.sweeper")
@@ -39,6 +40,7 @@ async def close_stale_shops(ctx: ServerContext, now: datetime | None = None) -> 
                                       .values(is_open=False))
                 if res.rowcount:
                     closed.append(shop.id)
+                    await webhooks.emit_shop(s, shop.id, False, now)
     for shop_id in closed:
         log.info("closed shop %s: no heartbeat for its limit", shop_id)
     return closed

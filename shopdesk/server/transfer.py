@@ -26,7 +26,10 @@ from .models import Base, Job, User
 from .storage import FileStore, sha256_of
 
 # Tables that are not the shop's lasting data.
-SKIP = {"tokens", "idempotency_keys", "rate_counters", "counters"}  # counters: liveness, re-sent every minute
+# counters: liveness, re-sent every minute. webhooks: their secrets derive from the embedded server's own
+# key, which does not move (the owner adds the connections again, with new secrets); their deliveries
+# belong to them.
+SKIP = {"tokens", "idempotency_keys", "rate_counters", "counters", "webhooks", "webhook_deliveries"}
 # Columns that hold another table's id without a foreign key constraint.
 LOOSE_REFS = {("audit", "order_id"): "orders", ("audit", "shop_id"): "shops"}
 

@@ -276,6 +276,8 @@ class MainWindow(QMainWindow):
         act("Print &history", "Ctrl+H", self.open_history, m_shop)
         self.act_payouts = act("&Payouts and earnings", "Ctrl+E", self.open_payouts, m_shop)
         self.act_customers = act("&Customer uploads…", None, self.open_customer_uploads, m_shop)
+        self.act_end_of_day = act("&End of day…", None, self.open_end_of_day, m_shop)
+        self.act_connections = act("Co&nnections…", None, self.open_connections, m_shop)
         m_shop.addSeparator()
         self.act_shop_settings = act("Shop s&ettings…", "Ctrl+Shift+,", self.open_shop_settings, m_shop)
         act("&Settings…", "Ctrl+,", self.open_settings, m_shop)
@@ -399,6 +401,8 @@ class MainWindow(QMainWindow):
         self.capacity_label.setText(capacity_words(shop))
         self.act_payouts.setEnabled(self.service.is_owner())
         self.act_customers.setVisible(self.service.is_owner())
+        self.act_end_of_day.setVisible(self.service.is_owner())
+        self.act_connections.setVisible(self.service.is_owner())
         self.act_shop_settings.setVisible(self.service.is_owner())  # staff do not see it
         name = shop.get("name", "")
         self.setWindowTitle(f"{name} — shopdesk" + (" — DEMO" if self.demo else "") if name else self.windowTitle())
@@ -542,6 +546,20 @@ class MainWindow(QMainWindow):
         from .payouts import PayoutsDialog
 
         PayoutsDialog(s.tasks, lambda group: (s.client.payouts(), s.client.earnings(group)), self).exec()
+
+    def open_end_of_day(self) -> None:
+        if not self.service.is_owner():
+            return
+        from .endofday import EndOfDayDialog
+
+        EndOfDayDialog(self.service, self).exec()
+
+    def open_connections(self) -> None:
+        if not self.service.is_owner():
+            return
+        from .connections import ConnectionsDialog
+
+        ConnectionsDialog(self.service.tasks, self.service.client, self).exec()
 
     def open_settings(self) -> None:
         from .settingsdialog import SettingsDialog

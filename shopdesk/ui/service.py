@@ -378,6 +378,26 @@ class CounterService(QObject):
 
         self._pool(printer).run(work, on_done=done, on_error=self._task_error("Printing the poster"))
 
+    def print_document(self, printer: str, make, title: str, on_done=None, on_error=None) -> None:
+        """A shop document (the end-of-day report): `make()` writes its PDF and returns the path and its
+        page count; it goes to `printer` through the counter's own print path (as the poster does), in
+        that printer's worker, never on the main thread."""
+        from ..printing.options import check_supported
+
+        def work() -> str:
+            path, pages = make()
+            found = self.printer_set.find(printer)
+            if found is None:
+                raise PrinterUnavailable(f"Printer '{printer}' is not there any more. Choose another printer.")
+            backend, info = found
+            req = PrintRequest(file_id=0, code="report", customer="", original_name=Path(path).name, sha256="",
+                               num_pages=pages, settings=PrintSettings())
+            check_supported(req, info, [p for p in self._printers if p.name != printer])
+            backend.submit(req, printer, Path(path), f"shopdesk {title} {uuid.uuid4().hex[:8]}")
+            return printer
+
+        self._pool(printer).run(work, on_done=on_done, on_error=on_error or self._task_error(f"Printing the {title}"))
+
     # --- codes -------------------------------------------------------------------------------------
     def open_code(self, text: str, typed_fast: bool = False) -> None:
         code = extract_job_code(text)

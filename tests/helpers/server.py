@@ -29,6 +29,10 @@ TEST_ENV = {
     "SHOPDESK_LOGIN_RATE_PER_MIN": "100000",
     "SHOPDESK_ANON_RATE_PER_MIN": "100000",
     "SHOPDESK_AUTH_RATE_PER_MIN": "100000",
+    # webhooks: retries within a test's patience (production: 10 s, ×2), a short wait per try
+    "SHOPDESK_WEBHOOK_BACKOFF_SECONDS": "0.3",
+    "SHOPDESK_WEBHOOK_POLL_SECONDS": "0.2",
+    "SHOPDESK_WEBHOOK_TIMEOUT_SECONDS": "1",
 }
 
 

@@ -29,6 +29,7 @@ class HttpReporter:
     def __init__(self, url: str, username: str, password: str, cache: Path):
         self.url, self.cache = url, cache
         self.calls: list[tuple] = []
+        self.sent: dict[int, tuple] = {}  # file id → (impressions, sheets) its confirm carried
         self.http = requests.Session()
         r = self.http.post(f"{url}/login", json={"username": username, "password": password}, timeout=10)
         r.raise_for_status()
@@ -53,9 +54,11 @@ class HttpReporter:
         self.calls.append(("print_failed", file_id, reason))
         self._post(f"/queue/{file_id}/print-failed", {"reason": reason})
 
-    def confirm(self, file_id: int) -> None:
+    def confirm(self, file_id: int, *, impressions: int | None = None, sheets: int | None = None) -> None:
         self.calls.append(("confirm", file_id))
-        self._post(f"/queue/{file_id}/confirm", {})
+        self.sent[file_id] = (impressions, sheets)
+        self._post(f"/queue/{file_id}/confirm", {k: v for k, v in (("impressions", impressions), ("sheets", sheets))
+                                                 if v is not None})
 
     def fetch(self, file_id: int, sha256: str, progress=None) -> Path:
         self.calls.append(("fetch", file_id))

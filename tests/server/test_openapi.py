@@ -29,9 +29,7 @@ def _spec_routes() -> set[tuple[str, str]]:
 
 # Routes of API.md's v2 additions whose issue is still open. The test fails when one of them is served,
 # so this list shrinks as they land and never hides a route that exists.
-NOT_YET_BUILT = {
-    ("GET", "/shop/webhooks"), ("POST", "/shop/webhooks"), ("DELETE", "/shop/webhooks/{}"),  # #18 webhooks
-}
+NOT_YET_BUILT: set[tuple[str, str]] = set()
 
 
 def test_every_route_of_api_md_is_served(live_server):
@@ -79,6 +77,17 @@ checks.positive_data_acceptance.enabled = false
 
 [[operations]]
 include-path = "/shop/staff"
+checks.positive_data_acceptance.enabled = false
+
+# A webhook's address must be one that can receive (not this server, not link-local): a schema cannot say.
+[[operations]]
+include-path = "/shop/webhooks"
+checks.positive_data_acceptance.enabled = false
+
+# A reconciliation's day must be on the calendar (1970–8999: no "2001-02-30") and its zone known to the
+# server's time-zone database: a pattern cannot say either.
+[[operations]]
+include-path = "/shop/reconciliation"
 checks.positive_data_acceptance.enabled = false
 
 # The shop's page also takes a browser's plain form POST (no JavaScript); it is a page for browsers,

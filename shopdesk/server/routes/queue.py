@@ -127,7 +127,8 @@ async def order_files(order_id: Id, p: ShopUser, ctx: Ctx):
 
 # --- moves --------------------------------------------------------------------------------------------
 
-async def _run_move(request: Request, ctx, p, *, find, move: Move, counter=None, printer=None, reason=None):
+async def _run_move(request: Request, ctx, p, *, find, move: Move, counter=None, printer=None, reason=None,
+                    impressions=None, sheets=None):
     once = await Once.begin(ctx, request, p.scope)
     if once.replay is not None:
         return once.replay
@@ -135,7 +136,8 @@ async def _run_move(request: Request, ctx, p, *, find, move: Move, counter=None,
     async def handler(s, after):
         job = await find(s)
         done = await job_service.move(s, job=job, move=move, actor=p.username, counter=counter or None,
-                                      printer=printer or None, reason=reason, idempotency_key=once.key)
+                                      printer=printer or None, reason=reason, idempotency_key=once.key,
+                                      impressions=impressions, sheets=sheets)
         after.append(lambda: ctx.notifier.poke(done.shop_id))
         if move is Move.CONFIRM:
             after.append(lambda: discard_unused(ctx, [done.sha256]))
@@ -233,8 +235,10 @@ _MOVE_ROUTES = (
                "printing it).",
                lambda b, p: {"reason": b.reason or "print failed", "counter": b.counter}),
     _MoveRoute(Move.CONFIRM, ConfirmIn,
-               "printing|uploaded → downloaded (printed): credits the shop and deletes the stored file.",
-               lambda b, p: {"counter": b.counter, "printer": b.printer}),
+               "printing|uploaded → downloaded (printed): credits the shop and deletes the stored file. May carry\n"
+               "what the counter read from CUPS (`impressions`, `sheets`), kept for the reconciliation.",
+               lambda b, p: {"counter": b.counter, "printer": b.printer, "impressions": b.impressions,
+                             "sheets": b.sheets}),
 )
 # (path, path parameter, its type, how the job is found, the endpoint's name suffix)
 _MOVE_PATHS = (("/queue/{file_id}/", "file_id", Id, _by_id, ""), ("/file/{code}/", "code", str, _by_code, "_by_code"))

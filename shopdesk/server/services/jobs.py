@@ -22,6 +22,7 @@ from ...domain.jobs import (
 from ...domain.money import share
 from ..errors import BadRequest, Conflict, Forbidden, NotFound
 from ..models import AuditEntry, Job, LedgerEntry, Order, Shop
+from . import webhooks
 
 WAITING_VALUES = [s.value for s in WAITING]
 
@@ -49,9 +50,11 @@ async def job_by_code(s: AsyncSession, code: str) -> Job:
 
 async def move(s: AsyncSession, *, job: Job, move: Move, actor: str, counter: str | None = None,
                printer: str | None = None, reason: str | None = None, idempotency_key: str | None = None,
-               now: datetime | None = None) -> Job:
+               now: datetime | None = None, impressions: int | None = None, sheets: int | None = None) -> Job:
     """Applies one move as a conditional UPDATE (the state check and the write are one statement, so
-    racing counters get exactly one winner), writes the audit entry and the money that goes with it."""
+    racing counters get exactly one winner), writes the audit entry, the money that goes with it and the
+    webhook deliveries it emits (all in the caller's transaction). `impressions`/`sheets`: what the
+    counter read from CUPS, kept with a confirmed job for the reconciliation."""
     now = now or datetime.now(UTC)
     t = TRANSITIONS[move]
     # Moves of one order are serialised on the order row (a no-op on SQLite, which serialises writers).
@@ -69,8 +72,12 @@ async def move(s: AsyncSession, *, job: Job, move: Move, actor: str, counter: st
         values.update(last_failure=reason)
     elif move in (Move.CANCEL, Move.WITHDRAW):
         values.update(cancel_reason=reason, cancelled_by=actor, cancelled_at=now)
-    elif move is Move.CONFIRM and printer:
-        values.update(printer=printer)
+    elif move is Move.CONFIRM:
+        if printer:
+            values.update(printer=printer)
+        if counter and not current.counter:  # printed by hand: the confirming counter printed it
+            values.update(counter=counter)
+        values.update(impressions=impressions, sheets=sheets)
     # Still conditional: the lock above is the belt, this WHERE is the braces.
     updated = (await s.scalars(
         update(Job).where(Job.id == job.id, Job.status == previous.value).values(**values)
@@ -90,6 +97,7 @@ async def move(s: AsyncSession, *, job: Job, move: Move, actor: str, counter: st
     elif move in (Move.CANCEL, Move.WITHDRAW):
         s.add(LedgerEntry(shop_id=job.shop_id, file_id=job.id, kind="refund", amount_cents=updated.cost_cents,
                           created_at=now))
+    await webhooks.emit_move(s, updated, move, now)
     await bump_queue(s, job.shop_id)
     return updated
 

@@ -13,6 +13,7 @@ from ...domain.codes import new_job_code
 from ...domain.jobs import JobStatus
 from ...domain.printsettings import PrintSettings
 from ..models import Job, Order
+from . import webhooks
 from .jobs import bump_queue
 
 
@@ -57,5 +58,7 @@ async def create_order(s: AsyncSession, *, shop_id: int, settings: PrintSettings
         s.add(job)
         jobs.append(job)
     await s.flush()
+    for job in jobs:
+        await webhooks.emit_job(s, job, "job.uploaded", now)
     await bump_queue(s, shop_id)
     return order, jobs

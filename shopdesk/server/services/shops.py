@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ...domain.pricing import DEFAULT_PRICES, PriceTable
 from ..errors import NotFound
 from ..models import Shop, ShopPrice
+from . import webhooks
 
 
 async def create_shop(s: AsyncSession, *, name: str, heartbeat_limit_seconds: int = 180,
@@ -45,8 +46,14 @@ async def set_open(s: AsyncSession, *, shop_id: int, is_open: bool, now: datetim
     values: dict = {"is_open": is_open}
     if is_open:
         values["last_heartbeat_at"] = now  # opening counts as a heartbeat
-    await s.execute(update(Shop).where(Shop.id == shop_id).values(**values))
-    return await get_shop(s, shop_id)
+    changed = (await s.execute(update(Shop).where(Shop.id == shop_id, Shop.is_open != is_open)
+                               .values(**values))).rowcount
+    if not changed:
+        await s.execute(update(Shop).where(Shop.id == shop_id).values(**values))
+    shop = await get_shop(s, shop_id)
+    if changed:
+        await webhooks.emit_shop(s, shop_id, is_open, now)
+    return shop
 
 
 async def heartbeat(s: AsyncSession, *, shop_id: int, now: datetime | None = None) -> Shop:

@@ -23,6 +23,7 @@ def job_json(j: Job) -> dict:
         "cost": to_decimal(j.cost_cents), "status": j.status, "printer": j.printer, "counter": j.counter,
         "attempts": j.attempts, "last_failure": j.last_failure, "cancel_reason": j.cancel_reason,
         "created_at": iso(j.created_at), "updated_at": iso(j.updated_at), "source_type": j.source_type,
+        "impressions": j.impressions, "sheets": j.sheets,
     }
 
 
