@@ -272,6 +272,10 @@ class Soak:
                                    deadline=time.monotonic() + 30, json={"reason": "wrong file"},
                                    headers={"Authorization": f"Bearer {self.owner_token}"})
                     self.fig.uploads[f"cancel {c.status_code if c is not None else 'gave up'}"] += 1
+            elif r.status_code == 409 and ("unavailable right now" in r.text or "No printer is ready" in r.text):
+                # auto-pause: the faults took away every ready printer that can do this setting — the
+                # customer is told so in words, nothing is taken (the product working, not a defect)
+                self.fig.uploads["refused: unavailable right now"] += 1
             else:
                 self.fig.uploads[f"refused {r.status_code}"] += 1
                 self.fig.problems.append(f"upload refused: {r.status_code} {r.text[:200]}")
