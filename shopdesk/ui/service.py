@@ -139,6 +139,7 @@ class CounterService(QObject):
     # --- queue -------------------------------------------------------------------------------------
     def _on_queue_change(self, change: QueueChange) -> None:  # watcher thread
         self._orders = change.orders
+        self.core.queue_seen(change.orders)  # files of waiting jobs fetched before the click (own thread)
         self.queue_changed.emit(change.orders)
 
     def refresh_now(self) -> None:
