@@ -109,7 +109,8 @@ def main() -> None:
             make_pdf(pdf, size)
             for kind in ("new", "waited"):
                 ours, lps = [], []
-                parts = {"checks + print-started": [], "download + verify": [], "submit": []}
+                parts = {"checks + print-started": [], "of it the printer check": [], "download + verify": [],
+                         "submit": []}
                 for _ in range(args.rounds):
                     up = shop.upload(pdf.read_bytes(), name=pdf.name)["files"][0]
                     job = client.job_by_code(up["code"])
@@ -123,6 +124,9 @@ def main() -> None:
                         while not cached.exists() and time.monotonic() < deadline:
                             time.sleep(0.02)
                         time.sleep(max(0.0, 2.0 - (time.monotonic() - t_up)))
+                    t0 = time.perf_counter()
+                    core.pipeline.prepare(job, "Bench")  # the printer check alone (CUPS asked about it)
+                    parts["of it the printer check"].append((time.perf_counter() - t0) * 1000)
                     t0 = time.perf_counter()
                     mark = {}
 
