@@ -56,20 +56,21 @@ def env(tmp: Path) -> dict:
     return {**os.environ, "QT_QPA_PLATFORM": "offscreen", "QT_LOGGING_RULES": "qt.*=false",
             "SHOPDESK_CONFIG_DIR": str(tmp / "config"), "SHOPDESK_APP_DATA_DIR": str(tmp / "data"),
             "SHOPDESK_LOG_DIR": str(tmp / "log"), "XDG_DATA_HOME": str(tmp / "xdg"),
+            "SHOPDESK_CACHE_DIR": str(tmp / "cache"),
             "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring"}
 
 
-def timed(cmd: list[str], e: dict) -> dict:
+def timed(cmd: list[str], e: dict, old: bool = False, cwd: Path = ROOT) -> dict:
     launched = time.time()
     p = subprocess.run(cmd, env={**e, "SHOPDESK_STARTUP_CLOCK": repr(launched)}, capture_output=True, text=True,
-                       cwd=ROOT, timeout=180)
+                       cwd=cwd, timeout=180)
     total = (time.time() - launched) * 1000
     out = {"exit": total}
     for line in p.stderr.splitlines():
         m = re.match(r"startup: (window shown|queue shown)[^0-9]*(?:\(\d+ rows\) )?(\d+) ms", line)
         if m:
             out[m.group(1)] = float(m.group(2))
-    if p.returncode != 0 or "window shown" not in out:
+    if p.returncode != 0 or ("window shown" not in out and not old):
         raise SystemExit(f"{cmd} failed ({p.returncode}):\n{p.stderr[-3000:]}")
     return out
 
@@ -83,9 +84,14 @@ def imported_before_window(e: dict) -> list[str]:
 
 
 def row(name: str, runs: list[dict], base: float) -> None:
+    if "window shown" not in runs[0]:  # the code before this change prints no times: its exit only
+        ex = [r.get("exit", float("nan")) for r in runs]
+        print(f"  {name:44s} exit (screenshot saved) {pct(ex, 50):6.0f} ms (max {max(ex):6.0f})")
+        return
     shown = [r["window shown"] for r in runs]
     queue = [r.get("queue shown", float("nan")) for r in runs]
-    print(f"  {name:44s} window {pct(shown, 50):6.0f} ms (max {max(shown):6.0f})"
+    ex = [r.get("exit", float("nan")) for r in runs]
+    print(f"  {name:44s} exit {pct(ex, 50):6.0f} ms  window {pct(shown, 50):6.0f} ms (max {max(shown):6.0f})"
           + (f"  queue {pct(queue, 50):6.0f} ms (max {max(queue):6.0f})" if "queue shown" in runs[0] else "")
           + f"  = {pct(queue if 'queue shown' in runs[0] else shown, 50) / base:4.1f}× the bare window")
 
@@ -93,6 +99,8 @@ def row(name: str, runs: list[dict], base: float) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--before", metavar="DIR", help="also run the demo rows with the shopdesk package found in DIR "
+                    "(e.g. `git archive main | tar -x -C DIR`): the code before, in the same run")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-start-"))
     py = sys.executable
@@ -103,12 +111,22 @@ def main() -> None:
         bare = [_bare(py, e) for _ in range(args.rounds)]
         base = pct([r["window shown"] for r in bare], 50)
         row("bare PySide6 window + QTableView", bare, base)
-        demo = [timed([SHOPDESK, "--demo", "--screenshot", str(tmp / "shot.png"),
-                       "--data-dir", str(tmp / f"demo-first-{i}")], e) for i in range(args.rounds)]
-        row("demo, first start (creates the demo shop)", demo, base)
-        again = [timed([SHOPDESK, "--demo", "--screenshot", str(tmp / "shot.png"),
-                        "--data-dir", str(tmp / "demo-first-0")], e) for _ in range(args.rounds)]
-        row("demo, later starts (the shop is there)", again, base)
+        def demo(folder: str) -> dict:
+            return timed([SHOPDESK, "--demo", "--screenshot", str(tmp / "shot.png"), "--data-dir", str(tmp / folder)], e)
+
+        row("demo, first ever (generates its files)", [demo("demo-0")], base)
+        row("demo, a new demo folder (files made before)", [demo(f"demo-new-{i}") for i in range(args.rounds)], base)
+        row("demo, later starts (the shop is there)", [demo("demo-0") for _ in range(args.rounds)], base)
+        if args.before:
+            eb = {**env(tmp / "before"), "PYTHONPATH": str(Path(args.before).resolve())}
+
+            def before(folder: str) -> dict:
+                return timed([py, "-m", "shopdesk.cli", "--demo", "--screenshot", str(tmp / "shot.png"),
+                              "--data-dir", str(tmp / "before" / folder)], eb, old=True, cwd=tmp)
+
+            row("BEFORE: demo, first start", [before("demo-0")], base)
+            row("BEFORE: demo, a new demo folder", [before(f"demo-new-{i}") for i in range(args.rounds)], base)
+            row("BEFORE: demo, later starts", [before("demo-0") for _ in range(args.rounds)], base)
         remote = configured_remote(tmp, e, args.rounds)
         row("configured shop server (saved login)", remote, base)
         mods = imported_before_window(e)

@@ -47,6 +47,7 @@ class Prefetcher:
         self._cond = threading.Condition()
         self._queue: list[dict] | None = None  # the newest queue not yet looked at
         self._known: dict[int, str] = {}       # file_id → sha256 of every job of the last queue
+        self._first = True                     # the first queue seen: also drops what an earlier run left
         self._sending: list[str] = []          # the files of the prints being sent right now
         self._current: str | None = None       # the sha256 being fetched
         self._busy = False
@@ -153,6 +154,11 @@ class Prefetcher:
         now = {j["file_id"]: j["sha256"] for j in jobs}
         keep = set(now.values()) | set(self.in_use())
         gone = {fid: sha for fid, sha in self._known.items() if fid not in now}
+        if self._first:  # jobs that left the queue while this counter was closed: their files go too
+            self._first = False
+            for p in self.cache.dir.iterdir():
+                if len(p.name) == 64 and p.name not in keep:
+                    gone.setdefault(-len(gone) - 1, p.name)
         self._known = dict(now)
         for fid, sha in gone.items():
             if sha in keep:

@@ -29,12 +29,15 @@ def test_waiting_files_are_fetched_newest_first_within_the_count_bound(shop, sta
     files = [pdf_bytes(n, text="prefetch count") for n in (1, 2, 3)]
     codes = [shop.upload(data, name=f"f{n}.pdf")["files"][0]["code"] for n, data in enumerate(files)]
     cache = DownloadCache(tmp_path / "cache", staff)
+    left = cache.path_for("e" * 64)  # the file of a job printed while this counter was closed
+    left.write_bytes(b"an earlier customer's file")
     pf = Prefetcher(cache, max_bytes=10 * 2**20, max_files=2)
     pf.start()
     try:
         orders, _ = staff.queue()
         pf.update(orders)
         assert pf.wait_idle(10)
+        assert not left.exists()
         jobs = _jobs(orders)
         # the two newest are there, whole and verified; the oldest is left to the print
         for code, data in zip(codes[1:], files[1:], strict=True):
