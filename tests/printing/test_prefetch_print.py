@@ -3,6 +3,8 @@ costs print-started + submit (no download), and the prefetch waits while a print
 
 from __future__ import annotations
 
+import pytest
+
 from shopdesk.printing.pipeline import Result
 from tests.helpers.pdfs import pdf_bytes
 from tests.helpers.wait import wait_until
@@ -41,3 +43,19 @@ def test_prefetching_waits_while_a_print_is_sent(rig, tmp_path):
     gate()
     wait_until(lambda: all(rig.cache.path_for(j["sha256"]).exists() for j in (first, second)),
                what="prefetch resumed once the print was sent")
+
+
+def test_a_new_jobs_file_is_fetched_while_print_started_is_on_the_wire(rig, shop, tmp_path):
+    """Print of a job not prefetched: the download starts with print-started, not after it — shown by a
+    start another counter wins: nothing is printed, yet the file (a read only) has come."""
+    from shopdesk.client.api import ShopClient
+    from shopdesk.client.errors import ConflictError
+
+    job = rig.job(pdf_bytes(2, text="raced"))
+    other = ShopClient(shop.url)
+    other.login(*shop.staff2)
+    other.print_started(job["file_id"], printer="Front", counter="Counter 2", idempotency_key="other-counter-1")
+    with pytest.raises(ConflictError):
+        rig.core.print_job(job, "Hot folder")
+    wait_until(rig.cache.path_for(job["sha256"]).exists, what="the file fetched alongside print-started")
+    assert not (tmp_path / "hot").exists() or not list((tmp_path / "hot").iterdir())
