@@ -39,10 +39,10 @@ def plain(backend: str, width: int | None):
     return run
 
 
-def shipped(backend: str):
+def shipped(backend: str, **kw):
     def run(frame):
         # a fresh decoder per frame: no help from the previous frame, every frame decoded
-        return [d.text for d in dec.FrameDecoder(backend).decode(frame)]
+        return [d.text for d in dec.FrameDecoder(backend, **kw).decode(frame)]
     return run
 
 
@@ -60,6 +60,7 @@ def decoders() -> dict[str, object]:
     out = {}
     default = dec.default_backend()
     out[f"shipped path ({default})"] = shipped(default)
+    out["shipped, no inverted tries"] = shipped(default, invert=False)  # the path before inverted codes
     for other in have:
         if other != default:
             out[f"shipped path ({other}, fallback)"] = shipped(other)
@@ -76,13 +77,14 @@ def decoders() -> dict[str, object]:
 BASELINE = "pyzbar full frame"
 
 
-def run_stills(res_names: list[str], count: int, empty: int) -> dict:
+def run_stills(res_names: list[str], count: int, empty: int, inverted: bool = False) -> dict:
     results = {}
     for res in res_names:
         w, h = RESOLUTIONS[res]
-        scenes = benchmark_scenes(w, h, count, empty=empty)
+        scenes = benchmark_scenes(w, h, count, empty=empty, inverted=inverted)
         frames = [(render(s)[0], s.text) for s in scenes]
-        print(f"\n== {res}: {count} frames with a readable code, {empty} without ==")
+        kind = "INVERTED (light-on-dark) codes" if inverted else "dark-on-light codes"
+        print(f"\n== {res}, {kind}: {count} frames with a readable code, {empty} without ==")
         print(f"{'decoder':34s} {'median':>8s} {'p95':>8s} {'decoded':>12s} {'false':>6s} {'vs pyzbar':>10s}"
               f" {'no-code median':>15s}")
         rows = {}
@@ -110,11 +112,11 @@ def run_stills(res_names: list[str], count: int, empty: int) -> dict:
     return results
 
 
-def run_stream(res: str, size: float, seconds: float = 10.0, fps: int = 30) -> None:
+def run_stream(res: str, size: float, seconds: float = 10.0, fps: int = 30, inverted: bool = False) -> None:
     """Frames as a camera delivers them: 40% without a code, then a code entering and held."""
     w, h = RESOLUTIONS[res]
     n = int(seconds * fps)
-    base = Scene(width=w, height=h, size=size, angle=12, tilt=0.08, noise=4, seed=11)
+    base = Scene(width=w, height=h, size=size, angle=12, tilt=0.08, noise=4, seed=11, inverted=inverted)
     cache: dict = {}  # rendering is slower than decoding: render each distinct scene once
     images = []
     for i in range(n):
@@ -125,10 +127,11 @@ def run_stream(res: str, size: float, seconds: float = 10.0, fps: int = 30) -> N
         if key not in cache:
             cache[key] = render(replace(base, text=code, cx=cx))[0]
         images.append((cache[key], code))
-    print(f"\n== stream at {res}, code {size:.0%} of the frame height: {n} frames ({seconds:.0f} s at {fps} fps), "
+    print(f"\n== stream at {res}{', INVERTED code' if inverted else ''}, code {size:.0%} of the frame height: {n} frames ({seconds:.0f} s at {fps} fps), "
           f"code in view in {sum(c is not None for _, c in images)} ==")
     for label, kw in [("FrameDecoder, all tuning", {}), ("no idle skipping", {"idle_every": 1}),
-                      ("no region of interest", {"roi": False}), ("no full-size pass", {"full_pass": False})]:
+                      ("no region of interest", {"roi": False}), ("no full-size pass", {"full_pass": False}),
+                      ("no inverted tries", {"invert": False})]:
         fd = dec.FrameDecoder(**kw)
         t0 = time.perf_counter()
         seen = skipped = 0
@@ -174,9 +177,11 @@ def main() -> int:
     res_names = [r.strip() for r in args.resolutions.split(",") if r.strip()]
     print(f"decoders available: {', '.join(dec.available_backends())}; default: {dec.default_backend()}")
     results = run_stills(res_names, args.count, args.empty)
+    inverted = run_stills(res_names, args.count, args.empty, inverted=True)
     if not args.no_stream:
         run_realtime_playback()
         run_stream("1280x720", 0.35)
+        run_stream("1280x720", 0.35, inverted=True)
         run_stream("1920x1080", 0.12)  # a far code: only the full-size pass or the region finds it
     if "1280x720" in results:
         name = f"shipped path ({dec.default_backend()})"
@@ -184,6 +189,10 @@ def main() -> int:
         good = ok / args.count >= 0.99 and med <= 5.0 and false == 0
         print(f"\ntarget at 720p (>= 99% decoded, <= 5 ms median, no false reads): "
               f"{'MET' if good else 'MISSED'} — {100 * ok / args.count:.1f}%, {med:.2f} ms, {false} false")
+        for label, rows in (("dark-on-light", results), ("inverted", inverted)):
+            med, p95, ok, false, _ = rows["1280x720"][name]
+            print(f"target at 720p, {label} (read, <= 2 ms p95): {'MET' if ok / args.count >= 0.99 and p95 <= 2.0 else 'MISSED'}"
+                  f" — {100 * ok / args.count:.1f}%, p95 {p95:.2f} ms, {false} false")
     return 0
 
 

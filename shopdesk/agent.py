@@ -241,6 +241,7 @@ class Agent:
         if not self.core.outbox.wait_until_empty(30):
             self.say(f"warning: {self.core.outbox.state()['pending']} report(s) not yet delivered; "
                      "they are kept and sent on the next start")
+        self.core.prefetch.stop()
         self.core.outbox.close()
         return 0
 

@@ -19,6 +19,7 @@ from ..client.api import ShopClient
 from ..client.downloads import DownloadCache
 from ..client.errors import ApiError, ConflictError, OfflineError
 from ..client.outbox import Outbox
+from ..client.prefetch import Prefetcher
 from ..client.reporter import ClientReporter
 from ..domain.jobs import JobStatus
 from ..printing.backend import PrinterUnavailable
@@ -27,7 +28,7 @@ from ..printing.options import UnsupportedOption
 from ..printing.pipeline import PrintOutcome, PrintPipeline, Progress
 from ..printing.printers import PrinterSet
 from ..printing.readiness import printers_report
-from ..printing.stages import ConfirmMode
+from ..printing.stages import ConfirmMode, Stage
 
 log = logging.getLogger("shopdesk.counter")
 
@@ -68,13 +69,17 @@ def explain(exc: BaseException) -> tuple[Refusal, str]:
 class CounterCore:
     def __init__(self, client: ShopClient, printers: PrinterSet, data_dir: Path, *, counter: str,
                  confirm_mode: ConfirmMode | str = ConfirmMode.AUTO, reporter=None,
-                 on_outbox_change: Callable[[dict], None] | None = None, **pipeline_kw):
+                 on_outbox_change: Callable[[dict], None] | None = None, prefetch_bytes: int | None = None,
+                 prefetch_files: int | None = None, **pipeline_kw):
         self.client, self.printers, self.counter = client, printers, counter
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.outbox = Outbox(self.data_dir / "outbox.db", client, on_change=on_outbox_change)
         self.cache = DownloadCache(self.data_dir / "cache", client)
         self.inflight = InFlight(self.data_dir / "inflight.db")
+        # Files of waiting jobs fetched before the click; a file a print of ours still needs is kept.
+        self.prefetch = Prefetcher(self.cache, max_bytes=prefetch_bytes, max_files=prefetch_files,
+                                   in_use=lambda: [r.job.get("sha256", "") for r in self.inflight.all()])
         self.reporter = reporter or ClientReporter(client, self.outbox, self.cache, counter)
         self.pipeline = PrintPipeline(self.reporter, printers, self.inflight, counter=counter,
                                       confirm_mode=confirm_mode, **pipeline_kw)
@@ -82,9 +87,10 @@ class CounterCore:
 
     # --- life ----------------------------------------------------------------------------------------
     def start(self) -> None:
-        """Starts delivering the outbox's reports and drops stale downloads."""
+        """Starts delivering the outbox's reports, drops stale downloads and starts prefetching."""
         self.outbox.start()
         self.cache.clean()
+        self.prefetch.start()
 
     def resume(self, progress: Progress | None = None) -> list[PrintOutcome]:
         """Picks up every job that was in flight when this counter stopped (blocking)."""
@@ -109,22 +115,48 @@ class CounterCore:
         return time.monotonic() - self._last_beat > HEARTBEAT_SECONDS
 
     def stop(self, timeout: float = 2.0) -> None:
+        self.prefetch.stop(timeout=timeout)
         self.outbox.stop(timeout=timeout)
 
     def close(self) -> None:
+        self.prefetch.stop()
         self.outbox.close()
         self.inflight.close()
 
     # --- jobs ----------------------------------------------------------------------------------------
     def waiting_jobs(self) -> list[tuple[dict, dict]]:
-        """(order, job) for every job of the queue that waits to be printed."""
+        """(order, job) for every job of the queue that waits to be printed (the prefetcher sees it too)."""
         orders, _etag = self.client.queue()
+        self.queue_seen(orders)
         return [(o, j) for o in orders for j in o["files"] if j["status"] == JobStatus.UPLOADED]
+
+    def queue_seen(self, orders: list[dict]) -> None:
+        """The queue as the server last answered it: waiting jobs' files are fetched in the background,
+        the files of jobs that left it dropped. Returns at once (call it from any thread)."""
+        self.prefetch.update(orders)
 
     def print_job(self, job: dict, printer: str, *, customer: str = "", page_ranges: str = "",
                   progress: Progress | None = None, cover: Path | None = None) -> PrintOutcome:
-        return self.pipeline.print_job(job, printer, customer=customer, page_ranges=page_ranges,
-                                       progress=progress, cover=cover)
+        """Prefetching waits while this job is being sent: until the printer has it, or it fails. A file
+        not prefetched yet is downloaded while print-started is on the wire, not after it."""
+        end = self.prefetch.begin_sending(job.get("sha256", ""))
+        try:
+            self.pipeline.prepare(job, printer, customer=customer, page_ranges=page_ranges)
+            self.prefetch.fetch_now(int(job["file_id"]), job["sha256"])
+        except Exception:  # not printable here: print_job below raises the same, in words
+            pass
+
+        def watch(stage: str, words: str, fraction: float) -> None:
+            if stage not in (Stage.STARTING, Stage.DOWNLOADING):
+                end()
+            if progress is not None:
+                progress(stage, words, fraction)
+
+        try:
+            return self.pipeline.print_job(job, printer, customer=customer, page_ranges=page_ranges,
+                                           progress=watch, cover=cover)
+        finally:
+            end()
 
     def answer_confirmation(self, file_id: int, printed: bool) -> None:
         """The shopkeeper's answer to "Did it print?" (blocking)."""

@@ -47,8 +47,9 @@ def _load_zxing():
     fmt = zxingcpp.BarcodeFormat.QRCode
 
     def read(gray: np.ndarray, thorough: bool) -> list[Decoded]:
-        # try_invert/try_rotate cost time and never matter for our dark-on-white tickets; zxing's own
-        # downscaling only helps on the full-size pass, where a code can be far larger than needed
+        # try_rotate costs time and never matters; inverted (light-on-dark) codes are FrameDecoder's
+        # business, on alternate frames only (zxing's try_invert would double the cost of every miss);
+        # zxing's own downscaling only helps on the full-size pass, where a code can be far larger than needed
         found = zxingcpp.read_barcodes(gray, formats=fmt, try_rotate=False, try_invert=False,
                                        try_downscale=thorough)
         out = []
@@ -165,10 +166,16 @@ class FrameDecoder:
     full-size frame, lightly smoothed (small or far codes, noisy sensors). When nothing has been seen for `idle_after` frames, only every other frame is decoded
     (`decode` returns None for a skipped frame: "not looked at", unlike [] "looked, nothing there").
     A fresh FrameDecoder (or `idle_every=1`) decodes every frame.
+
+    Inverted (light-on-dark) codes — a phone in dark mode, a negative print: when the downscaled pass
+    finds nothing, every other such frame (the first one included) also reads the downscaled frame
+    inverted, before the full-size pass. Once a code was read inverted, the inverted image comes first
+    (region, downscaled and full-size passes) until a dark-on-light code is read again, so a held
+    light-on-dark ticket costs one pass per frame. `invert=False` turns this off.
     """
 
     def __init__(self, backend: str | None = None, *, max_width: int = 640, full_pass: bool = True,
-                 roi: bool = True, idle_after: int = 15, idle_every: int = 2):
+                 roi: bool = True, idle_after: int = 15, idle_every: int = 2, invert: bool = True):
         self.backend = backend or default_backend()
         _reader(self.backend)
         self.max_width = max_width
@@ -182,6 +189,9 @@ class FrameDecoder:
         self._frame_no = 0
         self._needs_detail = False
         self._found_by_roi = False
+        self.invert = invert
+        self.inverted = False  # the last code read was light-on-dark: look for that first
+        self._small_misses = 0
 
     @property
     def idle(self) -> bool:
@@ -204,24 +214,37 @@ class FrameDecoder:
 
     def _decode(self, gray: np.ndarray) -> list[Decoded]:
         read = _reader(self.backend)
+        first = self.inverted  # the polarity tried first: the last code's
+
+        def look(img: np.ndarray, inverted: bool, thorough: bool) -> list[Decoded]:
+            return read(cv2.bitwise_not(img) if inverted else np.ascontiguousarray(img), thorough)
+
         if self.roi and self._last_box is not None:
             # the last code needed full detail (small or far): look there first at full size, a small
             # crop instead of the whole frame
             x0, y0, x1, y1 = self._last_box
-            found = read(np.ascontiguousarray(gray[y0:y1, x0:x1]), False)
+            found = look(gray[y0:y1, x0:x1], first, False)
             if found:
                 self._found_by_roi = True
                 return _scaled(found, 1.0, x0, y0)
         self._found_by_roi = False
         small, s = _shrink(gray, self.max_width)
-        found = read(np.ascontiguousarray(small), False)
+        found = look(small, first, False)
+        if not found and self.invert and (first or self._small_misses % 2 == 0):
+            # the other polarity, on alternate misses (always while the last code was inverted: a
+            # dark-on-light ticket shown next must not wait)
+            found = look(small, not first, False)
+            if found:
+                self.inverted = not first
         if found:
+            self._small_misses = 0
             self._needs_detail = False
             return _scaled(found, s)
+        self._small_misses += 1
         if self.full_pass:
             # full size for small or far codes, lightly smoothed: sensor noise is what defeats the
             # binarizer once the scaling no longer averages it away
-            found = read(cv2.GaussianBlur(gray, (0, 0), 0.8), True)
+            found = look(cv2.GaussianBlur(gray, (0, 0), 0.8), first, True)
             self._needs_detail = bool(found) and s > 1
             return found
         return []

@@ -49,6 +49,7 @@ class Scene:
     noise: float = 0.0         # sensor noise sigma, grey levels
     light: float = 1.0         # overall brightness
     seed: int = 0              # background clutter
+    inverted: bool = False     # light modules on a dark label (a phone in dark mode, a negative print)
 
 
 @lru_cache(maxsize=8)
@@ -84,6 +85,8 @@ def render(scene: Scene) -> tuple[np.ndarray, np.ndarray | None]:
     outline = None
     if scene.text is not None:
         label = qr_image(scene.text, module_px=10)
+        if scene.inverted:
+            label = np.where(label > 127, 30, 235).astype(np.uint8)
         lh, lw = label.shape
         side = scene.size * h
         cx, cy = scene.cx * w, scene.cy * h
@@ -120,9 +123,11 @@ def render(scene: Scene) -> tuple[np.ndarray, np.ndarray | None]:
 RESOLUTIONS = {"640x480": (640, 480), "1280x720": (1280, 720), "1920x1080": (1920, 1080)}
 
 
-def benchmark_scenes(width: int, height: int, count: int = 80, *, empty: int = 10, seed: int = 1) -> list[Scene]:
+def benchmark_scenes(width: int, height: int, count: int = 80, *, empty: int = 10, seed: int = 1,
+                     inverted: bool = False) -> list[Scene]:
     """A fixed, varied set: `count` frames with a readable code (sizes, angles, tilt, blur, noise, light,
-    bare codes and URLs) plus `empty` frames without any code. Same arguments → same set.
+    bare codes and URLs) plus `empty` frames without any code; `inverted`: every code light-on-dark.
+    Same arguments → same set.
 
     "Readable" is what a phone's camera app would read: a module at least 3 px on its short (tilted)
     side, and blur no wider than 40% of a module — the code shows as the same share of the frame at every
@@ -147,7 +152,7 @@ def benchmark_scenes(width: int, height: int, count: int = 80, *, empty: int = 1
             cx=float(rng.uniform(hx, 1 - hx)), cy=float(rng.uniform(hy, 1 - hy)),
             angle=float(rng.uniform(-180, 180)), tilt=tilt,
             blur=blur_px * 640 / width, noise=float(rng.choice([0, 3, 6, 10])),
-            light=float(rng.uniform(0.6, 1.15)), seed=int(rng.integers(0, 2**31)),
+            light=float(rng.uniform(0.6, 1.15)), seed=int(rng.integers(0, 2**31)), inverted=inverted,
         ))
     for _ in range(empty):
         scenes.append(Scene(width=width, height=height, text=None, seed=int(rng.integers(0, 2**31)),

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import io
+import os
 import random
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+if TYPE_CHECKING:
+    from .config import Settings
 
-from ..domain.printsettings import PrintSettings
-from .config import Settings
-from .db import Database, migrate
-from .models import Shop
-from .services import shops as shop_service
-from .services.orders import PricedFile, create_order
-from .services.users import create_user
-from .storage import FileStore, sha256_of
-from .uploads import count_pages, sniff_type
+# The database and generating modules are imported by seed() only: the counter app imports this module for
+# DEMO_USERS alone, and its window must not wait for SQLAlchemy (the seeding runs in the embedded server's
+# process).
+
+DEMO_FILES_VERSION = 1  # bump when make_pdf/make_photo or ORDERS change what the files look like
 
 DEMO_SHOP = "Demo Print Shop"
 DEMO_USERS = (("owner", "demo-owner-pass", "owner"), ("counter", "demo-counter-pass", "staff"),
@@ -76,7 +76,44 @@ ORDERS = [
 ]
 
 
+def demo_files_dir() -> Path:
+    """Where the demo's generated files are kept once made (~5 s of PDF generation), for every demo shop
+    seeded on this computer after: SHOPDESK_CACHE_DIR, else the user cache dir."""
+    import platformdirs
+
+    base = os.environ.get("SHOPDESK_CACHE_DIR") or platformdirs.user_cache_dir("shopdesk", appauthor=False)
+    return Path(base) / f"demo-files-{DEMO_FILES_VERSION}"
+
+
+def demo_file(name: str, pages: int | None, into: Path) -> Path:
+    """The demo file `name` copied into `into` (a folder on the store's file system: the store links it),
+    generated the first time and then taken from demo_files_dir()."""
+    cached = demo_files_dir() / name
+    if not cached.exists():
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_name(f".{name}.{os.getpid()}.part")
+        if pages is None:
+            make_photo(tmp)
+        else:
+            make_pdf(tmp, pages, name.rsplit(".", 1)[0])
+        os.replace(tmp, cached)  # whole or not at all: another process may be making it too
+    path = into / name
+    shutil.copyfile(cached, path)
+    return path
+
+
 async def seed(settings: Settings) -> DemoInfo:
+    from sqlalchemy import select
+
+    from ..domain.printsettings import PrintSettings
+    from .db import Database, migrate
+    from .models import Shop
+    from .services import shops as shop_service
+    from .services.orders import PricedFile, create_order
+    from .services.users import create_user
+    from .storage import FileStore, sha256_of
+    from .uploads import count_pages, sniff_type
+
     migrate(settings.effective_database_url)
     db = Database(settings.effective_database_url)
     store = FileStore(settings.files_dir)
@@ -99,11 +136,7 @@ async def seed(settings: Settings) -> DemoInfo:
                     settings_ = PrintSettings.parse(opts)
                     priced = []
                     for name, pages in files:
-                        path = Path(tmp) / name
-                        if pages is None:
-                            make_photo(path)
-                        else:
-                            make_pdf(path, pages, name.rsplit(".", 1)[0])
+                        path = demo_file(name, pages, Path(tmp))
                         ctype = sniff_type(path.read_bytes()[:2048])
                         n = count_pages(path, ctype)
                         sha = sha256_of(path)

@@ -47,13 +47,19 @@ def customer_url(address: str | None, port: int) -> str:
     return f"http://{address or '127.0.0.1'}:{port}"
 
 
-def _serve(settings: Settings, socks: list[socket.socket], ready, stop, parent_pid: int) -> None:  # the child
+def _serve(settings: Settings, socks: list[socket.socket], ready, stop, parent_pid: int,
+           demo: bool = False) -> None:  # the child
     import asyncio
 
     import uvicorn
 
     from .app import create_app
     from .guards import http_protocol
+
+    if demo:  # here, not in the app: the window's process never imports the database layer
+        from .demo import seed
+
+        asyncio.run(seed(settings))
 
     # warnings and errors to the app's stderr, as `shopdesk-server serve` logs; the app's rotating log
     # file keeps one writer
@@ -86,11 +92,13 @@ def _serve(settings: Settings, socks: list[socket.socket], ready, stop, parent_p
 
 class EmbeddedServer:
     def __init__(self, settings: Settings | None = None, host: str = "127.0.0.1", port: int = 0, *,
-                 customer_port: int | None = None, public_url: str | None = None):
+                 customer_port: int | None = None, public_url: str | None = None, demo: bool = False):
         """`customer_port`: also listen on every address at this port for customers on the LAN, with the
         public URL `public_url` (default: http://<LAN address>:<customer_port>). If that port cannot be
-        had, the server still starts for the counter and `customer_error` says why."""
+        had, the server still starts for the counter and `customer_error` says why. `demo`: the child
+        seeds the demo shop (once; later starts find it) before it serves."""
         self.settings = settings or Settings.from_env()
+        self.demo = demo
         self.host = host
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -153,7 +161,8 @@ class EmbeddedServer:
         self._ready = self._ctx.Event()
         self._stop = self._ctx.Event()
         self._process = self._ctx.Process(target=_serve, name="shopdesk-embedded-api", daemon=True,
-                                          args=(self.settings, socks, self._ready, self._stop, os.getpid()))
+                                          args=(self.settings, socks, self._ready, self._stop, os.getpid(),
+                                                self.demo))
         self._process.start()
         deadline = time.monotonic() + timeout
         while not self._ready.wait(0.05):

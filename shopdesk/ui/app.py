@@ -62,19 +62,22 @@ def start_shop_server(folder: Path, customer_port: int | None = None):
     return server
 
 
-def start_demo(folder: Path):
+def start_demo(folder: Path, early=None):
     """The demo shop on the built-in server — seeded the first time, reused after. Returns (server, client,
-    profile), logged in as the demo owner (every screen is available)."""
-    import asyncio
+    profile), logged in as the demo owner (every screen is available). `early`: the server shopdesk/app.py
+    started before the window's modules were imported (for this folder)."""
+    from ..server.demo import DEMO_USERS
 
-    from ..server.config import Settings as ServerSettings
-    from ..server.demo import DEMO_USERS, seed
-    from ..server.embedded import EmbeddedServer
+    if early is not None:
+        server = early.wait()
+        url = server.url
+    else:
+        from ..server.config import Settings as ServerSettings
+        from ..server.embedded import EmbeddedServer
 
-    server_settings = ServerSettings.from_env(data_dir=folder)
-    asyncio.run(seed(server_settings))
-    server = EmbeddedServer(server_settings)
-    url = server.start()
+        # seeded in the server's own process: the app's never imports the database layer
+        server = EmbeddedServer(ServerSettings.from_env(data_dir=folder), demo=True)
+        url = server.start(timeout=180)  # the very first demo generates its files (seconds on a slow PC)
     client = ShopClient(url)
     username, password, _role = DEMO_USERS[0]
     profile = client.login(username, password)
@@ -84,7 +87,8 @@ def start_demo(folder: Path):
 
 def open_demo(args) -> Session:
     folder = Path(args.data_dir) if getattr(args, "data_dir", None) else data_dir() / "demo"
-    server, client, profile = run_blocking(start_demo, folder)
+    early, args.early_server = getattr(args, "early_server", None), None  # used once (not after Switch shop)
+    server, client, profile = run_blocking(start_demo, folder, early)
     app_data = Path(tempfile.mkdtemp(prefix="shopdesk-app-")) if args.screenshot else data_dir() / "demo-counter"
     return Session(client, profile, app_data, embedded=server, demo=True)
 
@@ -209,6 +213,7 @@ def run_window(app, args, settings: AppSettings, session: Session, headless: boo
     window = MainWindow(service, demo=session.demo)
     service.window = window
     window.show()
+    _report_start_times(service, window)
     service.start()
     if session.embedded is not None and getattr(session.embedded, "customer_error", ""):
         window.show_message("Customer uploads", session.embedded.customer_error, "warning")
@@ -226,6 +231,31 @@ def run_window(app, args, settings: AppSettings, session: Session, headless: boo
     window.close()
     window.deleteLater()
     return code
+
+
+def _report_start_times(service, window) -> None:
+    """With SHOPDESK_STARTUP_CLOCK=<launch time, seconds since 1970> (bench/start.py), prints to stderr
+    how long after launch the window was shown and the queue was first in it."""
+    import os
+    import time
+
+    try:
+        launched = float(os.environ.get("SHOPDESK_STARTUP_CLOCK", ""))
+    except ValueError:
+        return
+
+    def say(what: str) -> None:
+        print(f"startup: {what} {1000 * (time.time() - launched):.0f} ms", file=sys.stderr, flush=True)
+
+    QTimer.singleShot(0, lambda: say("window shown"))  # once the event loop runs: the window is up
+    done = []
+
+    def queued(_orders) -> None:  # after the window's own slot, connected first, has filled the table
+        if not done:
+            done.append(1)
+            QTimer.singleShot(0, lambda: say(f"queue shown ({window.model.rowCount()} rows)"))
+
+    service.queue_changed.connect(queued)
 
 
 def _screenshot_when_loaded(app, window, path: Path, timeout_ms: int = 30_000) -> int:

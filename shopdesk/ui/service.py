@@ -45,7 +45,6 @@ from ..printing.printers import PrinterSet
 from ..printing.readiness import printer_report, readiness_key
 from ..printing.routing import choose_printer
 from ..printing.stages import ConfirmMode, Stage
-from ..server.embedded import customer_url, lan_address
 from ..settings import AppSettings, log_dir
 from .preview import render_first_page
 from .sounds import Sounds
@@ -98,7 +97,7 @@ class CounterService(QObject):
         self._printer_timer.timeout.connect(self.settle_starts)
         # The app's EmbeddedServer, or None when it talks to a remote server (ui/app.py sets it).
         self.embedded = None
-        self.lan_address = lan_address  # a collaborator, so a test can stand in for DHCP
+        self.lan_address = _lan_address  # a collaborator, so a test can stand in for DHCP
         self.poster_stale = False
         self._customer_busy = False
         self._customer_error = ""
@@ -143,6 +142,7 @@ class CounterService(QObject):
     # --- queue -------------------------------------------------------------------------------------
     def _on_queue_change(self, change: QueueChange) -> None:  # watcher thread
         self._orders = change.orders
+        self.core.queue_seen(change.orders)  # files of waiting jobs fetched before the click (own thread)
         self.queue_changed.emit(change.orders)
 
     def refresh_now(self) -> None:
@@ -345,6 +345,8 @@ class CounterService(QObject):
                 self.customer_access_changed.emit(self.customer_state())
 
             port = emb.customer_port
+            from ..server.embedded import customer_url
+
             self.tasks.run(emb.set_customer_access, port, customer_url(address, port), on_done=moved, on_error=failed)
 
         self.tasks.run(self.lan_address, on_done=seen, on_error=lambda e: log.info("LAN address: %s", e))
@@ -475,6 +477,14 @@ class CounterService(QObject):
             self.message.emit(what, f"{what} failed: {exc}", level)
 
         return report
+
+
+def _lan_address() -> str | None:
+    # imported when first asked (only with the built-in server's customer uploads on): a counter of a
+    # shop server never loads the server's modules
+    from ..server.embedded import lan_address
+
+    return lan_address()
 
 
 def _confirm_mode(settings: AppSettings) -> ConfirmMode:
