@@ -1,6 +1,7 @@
 """Benchmark of the sync API's hot paths, each against a baseline measured in the same run.
 
-  .venv/bin/python bench/api.py [--requests 600] [--clients 8] [--database-url URL]
+  .venv/bin/python bench/api.py [--requests 800] [--clients 8] [--postgresql | --database-url URL]
+                               [--only queue|longpoll] [--jobs 50 500]
 
 - GET /queue with 50 and 500 waiting jobs (200 with the body, and 304 with If-None-Match): req/s,
   p50, p99 — beside a bare FastAPI `async def` endpoint returning the same bytes (and the same 304),
@@ -219,14 +220,33 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--rounds", type=int, default=20, help="long-poll samples per case")
     ap.add_argument("--database-url", help="PostgreSQL URL (default: SQLite in a temp dir)")
+    ap.add_argument("--postgresql", action="store_true", help="start a throwaway PostgreSQL cluster and use it")
+    ap.add_argument("--only", choices=["queue", "longpoll"], help="run one part")
+    ap.add_argument("--jobs", type=int, nargs="+", default=[50, 500], help="queue sizes (default 50 500)")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
+    cluster = None
+    if args.postgresql and not args.database_url:
+        from tests.helpers.postgres import PostgresCluster
+
+        cluster = PostgresCluster()
+        args.database_url = cluster.start()
+    try:
+        run(args)
+    finally:
+        if cluster is not None:
+            cluster.stop()
+
+
+def run(args) -> None:
     print(f"database: {'PostgreSQL' if args.database_url else 'SQLite (WAL)'}; machine: {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory() as tmp:
-        for jobs in (50, 500):
-            bench_queue(Path(tmp), args.database_url, jobs, args.requests, args.clients)
-        print("Long-poll:")
-        bench_longpoll(Path(tmp), args.database_url, args.rounds)
+        if args.only != "longpoll":
+            for jobs in args.jobs:
+                bench_queue(Path(tmp), args.database_url, jobs, args.requests, args.clients)
+        if args.only != "queue":
+            print("Long-poll:")
+            bench_longpoll(Path(tmp), args.database_url, args.rounds)
 
 
 if __name__ == "__main__":

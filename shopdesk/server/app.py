@@ -16,6 +16,7 @@ from .context import ServerContext
 from .db import Database, migrate
 from .errors import JSONResponse, install_error_handlers
 from .guards import RequestGuard
+from .live import Listener
 from .routes import auth, customer, health, money, owner, pages, queue, shop
 from .storage import FileStore
 
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
         ctx = ServerContext(settings=settings, db=db, store=FileStore(settings.files_dir))
         ctx.start_pools()
         app.state.ctx = ctx
+        listener = None if db.is_sqlite else asyncio.create_task(Listener(ctx.live, db.url).run())
         task = asyncio.create_task(sweeper.run_forever(ctx)) if sweep else None
         warm = asyncio.create_task(ctx.file_checks.warm())
         log.info("shopdesk server ready (database: %s)", "SQLite" if db.is_sqlite else "PostgreSQL")
@@ -45,6 +47,8 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
             yield
         finally:
             warm.cancel()
+            if listener is not None:
+                await Listener.stop(listener)
             if task:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -82,6 +82,9 @@ class Settings:
     convert_cache_hours: int = 24  # SHOPDESK_CONVERT_CACHE_HOURS (converted PDFs kept for the upload after a quote)
     convert_cache_entries: int = 500  # SHOPDESK_CONVERT_CACHE_ENTRIES
     soffice: str = ""  # SHOPDESK_SOFFICE: LibreOffice's soffice; "" → found on PATH
+    # Server processes serving this database (`serve --workers N`): each counts per-token rate limits in
+    # memory and allows its share, ceil(limit / workers).
+    workers: int = 1  # SHOPDESK_WORKERS
     longpoll_check_seconds: float = 0.25  # how often a held /queue?wait= checks the database
     max_wait_seconds: int = 30
 
@@ -116,6 +119,7 @@ class Settings:
         "convert_max_unzipped_mb": "SHOPDESK_CONVERT_MAX_UNZIPPED_MB",
         "convert_cache_hours": "SHOPDESK_CONVERT_CACHE_HOURS",
         "convert_cache_entries": "SHOPDESK_CONVERT_CACHE_ENTRIES",
+        "workers": "SHOPDESK_WORKERS",
     }
 
     @classmethod
