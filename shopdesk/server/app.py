@@ -39,7 +39,10 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
         ctx = ServerContext(settings=settings, db=db, store=FileStore(settings.files_dir))
         ctx.start_pools()
         app.state.ctx = ctx
-        listener = None if db.is_sqlite else asyncio.create_task(Listener(ctx.live, db.url).run())
+        listener = None
+        if not db.is_sqlite:
+            ctx.live.count_listeners = Listener.counter(db)
+            listener = asyncio.create_task(Listener(ctx.live, db.url).run())
         task = asyncio.create_task(sweeper.run_forever(ctx)) if sweep else None
         warm = asyncio.create_task(ctx.file_checks.warm())
         log.info("shopdesk server ready (database: %s)", "SQLite" if db.is_sqlite else "PostgreSQL")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -70,7 +70,7 @@ class Database:
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         # Called with a session's `info` after its write transaction committed (signals.py marks): the
         # server keeps its in-memory queue revisions and login cache true with it (live.py).
-        self.on_commit: Callable[[dict], None] | None = None
+        self.on_commit: Callable[[dict], Awaitable[None]] | None = None
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -80,7 +80,7 @@ class Database:
                 yield session
             info = session.info
         if info and self.on_commit is not None:
-            self.on_commit(info)
+            await self.on_commit(info)
 
     @asynccontextmanager
     async def read(self, *, snapshot: bool = False) -> AsyncIterator[AsyncSession]:

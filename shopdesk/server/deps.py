@@ -74,6 +74,7 @@ async def _principal(request: Request, ctx: ServerContext, token: str) -> Princi
     """The token's login, from this process's memory when it is known there to be current (live.py: a
     logout, password reset or disabled login anywhere forgets it at once), else from the database."""
     th = token_hash(token)
+    await ctx.live.settle()
     row = ctx.live.login(th)
     if row is None:
         stamp = ctx.live.stamp()

@@ -18,19 +18,24 @@ long-polls. A value is trusted only while that is so:
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
+import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from .signals import LOGINS_CHANNEL, QUEUE_CHANNEL
+from .signals import ACKS_CHANNEL, LOGINS_CHANNEL, QUEUE_CHANNEL
 
 log = logging.getLogger("shopdesk.server.live")
 
 TRUST_SECONDS = 60.0  # PostgreSQL, listener up: re-read a value at least this often anyway
 MAX_LOGINS = 20_000  # cached tokens per process (then the cache starts over)
 PING_SECONDS = 5.0  # the listening connection is checked this often when nothing is heard
+ECHO_SECONDS = 1.0  # a committer waits at most this long for its notifications to be heard
+LISTENER_NAME = "shopdesk-listener"  # the listening connections' application_name
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,12 @@ class Live:
         self.listening = False
         self._revs: dict[int, tuple[int, float, int]] = {}  # shop → (rev, read at, generation)
         self._logins: dict[str, tuple[LoginRow, float, int]] = {}  # token hash → (row, read at, generation)
+        self._heard: collections.OrderedDict[tuple[str, str], None] = collections.OrderedDict()  # recent
+        self._acks: collections.OrderedDict[str, set[str]] = collections.OrderedDict()  # nonce → processes
+        self._waiters: dict[tuple, asyncio.Event] = {}
+        self.name = secrets.token_hex(6)  # this process, in acknowledgements
+        # PostgreSQL: how many server processes listen now (set by the app: a query of pg_stat_activity)
+        self.count_listeners: Callable[[], Awaitable[int]] | None = None
 
     # --- trust ----------------------------------------------------------------------------------------
     def stamp(self) -> tuple[float, int, int]:
@@ -67,6 +78,13 @@ class Live:
         if not self.postgresql:
             return age < self.local_seconds
         return self.listening and generation == self.generation and age < TRUST_SECONDS
+
+    async def settle(self) -> None:
+        """PostgreSQL: before an answer from memory, let the event loop run what it has already received,
+        so a notification that arrived together with (or just before) this request applies first."""
+        if self.postgresql:
+            for _ in range(3):
+                await asyncio.sleep(0)
 
     # --- queue revisions ------------------------------------------------------------------------------
     def queue_rev(self, shop_id: int) -> int | None:
@@ -109,23 +127,69 @@ class Live:
         self._logins = {th: e for th, e in self._logins.items() if e[0].user_id != user_id}
 
     # --- changes --------------------------------------------------------------------------------------
-    def committed(self, info: dict) -> None:
-        """`Database.on_commit`: this process's own transaction committed these marks (signals.py)."""
+    async def committed(self, info: dict) -> None:
+        """`Database.on_commit`: this process's own transaction committed these marks (signals.py). They
+        apply here at once. On PostgreSQL the answer then waits (≤ ECHO_SECONDS): for a login change
+        until every listening server process has acknowledged it (so a logout is refused by all of them
+        before the client hears "ok"), for a queue change until this process has heard it back."""
         for user_id in info.get("logins", ()):
             self._forget_user(user_id)
         for shop_id, rev in info.get("queue_revs", {}).items():
             self._moved(shop_id, rev)
+        notified = info.get("notified", ())
+        if not notified or not self.listening:
+            return
+        waits = []
+        for channel, payload in notified:
+            if channel == LOGINS_CHANNEL:
+                waits.append(self._acknowledged(payload.partition(":")[2]))
+            elif (channel, payload) not in self._heard:
+                waits.append(self._event(("echo", channel, payload)).wait())
+        try:
+            await asyncio.wait_for(asyncio.gather(*waits), ECHO_SECONDS)
+        except TimeoutError:
+            log.warning("a change's notification was not acknowledged within %.0f s", ECHO_SECONDS)
 
-    def heard(self, channel: str, payload: str) -> None:
-        """A NOTIFY from any server process (this one's own commits too)."""
+    async def _acknowledged(self, nonce: str) -> None:
+        wanted = await self.count_listeners() if self.count_listeners else 1
+        while len(self._acks.get(nonce, ())) < wanted:
+            await self._event(("ack", nonce)).wait()
+
+    def _event(self, key: tuple) -> asyncio.Event:
+        ev = self._waiters.get(key)
+        if ev is None:
+            ev = self._waiters[key] = asyncio.Event()
+        return ev
+
+    def _wake(self, key: tuple) -> None:
+        ev = self._waiters.pop(key, None)
+        if ev is not None:
+            ev.set()
+
+    def heard(self, channel: str, payload: str) -> str | None:
+        """A NOTIFY from any server process (this one's own commits too). Returns the acknowledgement to
+        send back, if the notification asks for one."""
+        self._heard[(channel, payload)] = None
+        if len(self._heard) > 1000:
+            self._heard.popitem(last=False)
+        self._wake(("echo", channel, payload))
         try:
             if channel == QUEUE_CHANNEL:
                 shop, _, rev = payload.partition(":")
                 self._moved(int(shop), int(rev))
             elif channel == LOGINS_CHANNEL:
-                self._forget_user(int(payload))
+                user, _, nonce = payload.partition(":")
+                self._forget_user(int(user))
+                return f"{nonce}:{self.name}"
+            elif channel == ACKS_CHANNEL:
+                nonce, _, who = payload.partition(":")
+                self._acks.setdefault(nonce, set()).add(who)
+                if len(self._acks) > 1000:
+                    self._acks.popitem(last=False)
+                self._wake(("ack", nonce))
         except ValueError:
             log.warning("ignored a malformed notification on %s", channel)
+        return None
 
     def _listening(self, up: bool) -> None:
         self.generation += 1  # whatever was read before may have missed a notification
@@ -135,14 +199,17 @@ class Live:
 
 
 class Listener:
-    """PostgreSQL: one connection per server process that LISTENs for the two channels and hands what it
-    hears to `Live`; reconnects after a failure (meanwhile nothing is trusted: every request reads)."""
+    """PostgreSQL: one connection per server process that LISTENs for the channels and hands what it hears
+    to `Live` (acknowledging login changes); reconnects after a failure (meanwhile nothing is trusted:
+    every request reads)."""
 
     def __init__(self, live: Live, database_url: str) -> None:
         from sqlalchemy.engine import make_url
 
         self.live = live
-        url = make_url(database_url).set(drivername="postgresql")
+        # named, so an operator (or a test) can find it in pg_stat_activity
+        url = make_url(database_url).set(drivername="postgresql").update_query_dict(
+            {"application_name": LISTENER_NAME})
         self.conninfo = url.render_as_string(hide_password=False)
 
     async def run(self) -> None:
@@ -151,13 +218,17 @@ class Listener:
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as conn:
-                    await conn.execute(f"LISTEN {QUEUE_CHANNEL}")
-                    await conn.execute(f"LISTEN {LOGINS_CHANNEL}")
+                    for channel in (QUEUE_CHANNEL, LOGINS_CHANNEL, ACKS_CHANNEL):
+                        await conn.execute(f"LISTEN {channel}")
                     self.live._listening(True)
                     while True:
-                        async for n in conn.notifies(timeout=PING_SECONDS):
-                            self.live.heard(n.channel, n.payload)
-                        await conn.execute("SELECT 1")  # a dead connection fails here, not silently
+                        heard = [n async for n in conn.notifies(timeout=PING_SECONDS, stop_after=1)]
+                        if not heard:
+                            await conn.execute("SELECT 1")  # a dead connection fails here, not silently
+                        for n in heard:
+                            ack = self.live.heard(n.channel, n.payload)
+                            if ack is not None:
+                                await conn.execute("SELECT pg_notify(%s, %s)", (ACKS_CHANNEL, ack))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 — any failure: distrust, wait, reconnect
@@ -165,6 +236,19 @@ class Listener:
             finally:
                 self.live._listening(False)
             await asyncio.sleep(1.0)
+
+    @staticmethod
+    def counter(db):
+        """`Live.count_listeners` for this database: the server processes listening now."""
+        from sqlalchemy import text
+
+        async def count() -> int:
+            async with db.read() as s:
+                return (await s.execute(text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = :name "
+                    "AND datname = current_database()"), {"name": LISTENER_NAME})).scalar_one()
+
+        return count
 
     @staticmethod
     async def stop(task: asyncio.Task) -> None:
