@@ -8,6 +8,7 @@ import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from sqlalchemy.engine import make_url
 
 from .. import __version__
 from . import sweeper
@@ -40,7 +41,9 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
         ctx.start_pools()
         app.state.ctx = ctx
         listener = None
-        if not db.is_sqlite:
+        if db.is_sqlite:
+            ctx.live.watch_sqlite(make_url(db.url).database)
+        else:
             ctx.live.count_listeners = Listener.counter(db)
             listener = asyncio.create_task(Listener(ctx.live, db.url).run())
         task = asyncio.create_task(sweeper.run_forever(ctx)) if sweep else None
@@ -57,6 +60,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             ctx.stop_pools()
+            ctx.live.close()
             await db.dispose()
 
     app = FastAPI(title="shopdesk sync API", version=__version__, description=DESCRIPTION,

@@ -64,8 +64,7 @@ class ServerContext:
     limits: LocalLimiter = field(init=False)
 
     def __post_init__(self) -> None:
-        self.live = Live(postgresql=not self.db.is_sqlite, local_seconds=self.settings.longpoll_check_seconds,
-                         notifier=self.notifier)
+        self.live = Live(postgresql=not self.db.is_sqlite, notifier=self.notifier)
         self.db.on_commit = self.live.committed
         self.limits = LocalLimiter(self.settings.workers)
 

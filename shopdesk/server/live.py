@@ -9,10 +9,10 @@ transaction at once (`Database.on_commit`, signals.py); on PostgreSQL every othe
 through `LISTEN`/`NOTIFY` (one listening connection per process, `Listener`), which also wakes its held
 long-polls. A value is trusted only while that is so:
 - PostgreSQL: while the listening connection is up and has been since the value was read (each
-  (re)connection starts a new generation, and values of an older one are read again), and at most
-  `TRUST_SECONDS` after it was read, as a backstop;
-- SQLite (the embedded server: one process): at most `Settings.longpoll_check_seconds` (0.25 s) after it
-  was read from the database, for another process on the same file (a second `serve`, a CLI import).
+  (re)connection starts a new generation, and values of an older one are read again);
+- SQLite (the embedded server: one process): while no other connection has committed since it was read
+  (`PRAGMA data_version`, asked once per request: another process's change is seen by its next request);
+- and at most `TRUST_SECONDS` after it was read, as a backstop.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import collections
 import contextlib
 import logging
 import secrets
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -52,11 +53,14 @@ class LoginRow:
 
 
 class Live:
-    def __init__(self, *, postgresql: bool, local_seconds: float, notifier) -> None:
+    def __init__(self, *, postgresql: bool, notifier) -> None:
         self.postgresql = postgresql
-        self.local_seconds = local_seconds
         self.notifier = notifier
-        self.generation = 0  # PostgreSQL: bumped at each (re)connection and loss of the listener
+        self._sqlite_version: sqlite3.Connection | None = None  # SQLite: see refresh()
+        self._sqlite_seen: int | None = None
+        # bumped whenever what is known may be stale: PostgreSQL at each (re)connection and loss of the
+        # listener, SQLite when another connection has committed (refresh())
+        self.generation = 0
         self.forgets = 0  # bumped whenever logins are forgotten: a read begun before is not cached
         self.listening = False
         self._revs: dict[int, tuple[int, float, int]] = {}  # shop → (rev, read at, generation)
@@ -74,17 +78,44 @@ class Live:
         return time.monotonic(), self.generation, self.forgets
 
     def _fresh(self, read_at: float, generation: int) -> bool:
-        age = time.monotonic() - read_at
-        if not self.postgresql:
-            return age < self.local_seconds
-        return self.listening and generation == self.generation and age < TRUST_SECONDS
+        if generation != self.generation or time.monotonic() - read_at >= TRUST_SECONDS:
+            return False
+        return self.listening or not self.postgresql
+
+    def refresh(self) -> None:
+        """SQLite: has any other connection (another process, or this one's own writers) committed since
+        the last look? Then nothing known is trusted until read again. `PRAGMA data_version` on a
+        connection of its own: a few microseconds, no thread hand-off."""
+        if self._sqlite_version is None:
+            return
+        try:
+            version = self._sqlite_version.execute("PRAGMA data_version").fetchone()[0]
+        except sqlite3.Error:
+            version = None  # trust nothing this time
+        if version != self._sqlite_seen or version is None:
+            self._sqlite_seen = version
+            self.generation += 1
 
     async def settle(self) -> None:
-        """PostgreSQL: before an answer from memory, let the event loop run what it has already received,
-        so a notification that arrived together with (or just before) this request applies first."""
+        """Before an answer from memory. PostgreSQL: let the event loop run what it has already received,
+        so a notification that arrived together with (or just before) this request applies first.
+        SQLite: `refresh()`."""
         if self.postgresql:
             for _ in range(3):
                 await asyncio.sleep(0)
+        else:
+            self.refresh()
+
+    def watch_sqlite(self, path: str) -> None:
+        """SQLite: open the connection `refresh()` asks."""
+        self._sqlite_version = sqlite3.connect(path, timeout=0.1, check_same_thread=False, isolation_level=None)
+        self._sqlite_seen = None
+        self.refresh()
+
+    def close(self) -> None:
+        if self._sqlite_version is not None:
+            self._sqlite_version.close()
+            self._sqlite_version = None
 
     # --- queue revisions ------------------------------------------------------------------------------
     def queue_rev(self, shop_id: int) -> int | None:
@@ -149,6 +180,8 @@ class Live:
             await asyncio.wait_for(asyncio.gather(*waits), ECHO_SECONDS)
         except TimeoutError:
             log.warning("a change's notification was not acknowledged within %.0f s", ECHO_SECONDS)
+        except Exception:  # the change is committed: its answer must not become an error
+            log.exception("waiting for a change's acknowledgements failed")
 
     async def _acknowledged(self, nonce: str) -> None:
         wanted = await self.count_listeners() if self.count_listeners else 1

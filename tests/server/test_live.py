@@ -186,3 +186,26 @@ def test_the_in_memory_window_does_not_double_its_allowance_across_a_minute_boun
         limiter.hit("tok:x", 3, "requests", now=minute + 0.1)
     assert 1 <= caught.value.retry_after <= 61
     assert LocalLimiter(workers=3).per_process(8) == 3 and LocalLimiter(workers=3).per_process(0) == 0
+
+
+@pytest.mark.slow
+def test_sqlite_a_second_process_on_the_same_file_sees_changes_at_its_next_request(tmp_path):
+    """SQLite: no NOTIFY, but `PRAGMA data_version` tells a process that another one committed."""
+    a = ServerProcess(tmp_path / "d").start()
+    b = ServerProcess(tmp_path / "d")
+    b.log_path = tmp_path / "b.log"
+    b.start()
+    try:
+        shop = make_shop(a)
+        token = shop.token()
+        etag = _get(b.url, token).headers["etag"]
+        assert _get(b.url, token, **{"If-None-Match": etag}).status_code == 304
+        shop.upload(pdf_bytes(1))  # through a
+        r = _get(b.url, token, **{"If-None-Match": etag})
+        assert r.status_code == 200 and r.headers["etag"] != etag
+        assert requests.post(a.url + "/logout", headers={"Authorization": f"Bearer {token}"},
+                             timeout=10).status_code == 200
+        assert _get(b.url, token).status_code == 401
+    finally:
+        a.stop()
+        b.stop()

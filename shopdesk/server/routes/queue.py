@@ -94,6 +94,7 @@ async def get_queue(request: Request, p: ShopUser, ctx: Ctx,
 async def _queue_rev(ctx, shop_id: int) -> int:
     """The shop's queue revision: from memory while it is known current there (live.py), so an unchanged
     queue's 304 and a waiting long-poll read nothing; else one small read."""
+    ctx.live.refresh()  # SQLite: another connection's commit since the last look → read again
     rev = ctx.live.queue_rev(shop_id)
     if rev is None:
         stamp = ctx.live.stamp()
