@@ -32,7 +32,7 @@ from .signals import ACKS_CHANNEL, LOGINS_CHANNEL, QUEUE_CHANNEL
 
 log = logging.getLogger("shopdesk.server.live")
 
-TRUST_SECONDS = 60.0  # PostgreSQL, listener up: re-read a value at least this often anyway
+TRUST_SECONDS = 60.0  # a value is read again at least this often anyway (a backstop)
 MAX_LOGINS = 20_000  # cached tokens per process (then the cache starts over)
 PING_SECONDS = 5.0  # the listening connection is checked this often when nothing is heard
 ECHO_SECONDS = 1.0  # a committer waits at most this long for its notifications to be heard
