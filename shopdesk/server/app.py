@@ -8,6 +8,7 @@ import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from sqlalchemy.engine import make_url
 
 from .. import __version__
 from . import sweeper, webhook_sender
@@ -16,6 +17,7 @@ from .context import ServerContext
 from .db import Database, migrate
 from .errors import JSONResponse, install_error_handlers
 from .guards import RequestGuard
+from .live import Listener
 from .routes import auth, customer, health, money, owner, pages, queue, reconciliation, shop, webhooks
 from .services.webhooks import load_key
 from .storage import FileStore
@@ -40,6 +42,12 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
         ctx.start_pools()
         ctx.webhook_key = await asyncio.to_thread(load_key, settings.webhook_key, settings.data_dir)
         app.state.ctx = ctx
+        listener = None
+        if db.is_sqlite:
+            ctx.live.watch_sqlite(make_url(db.url).database)
+        else:
+            ctx.live.count_listeners = Listener.counter(db)
+            listener = asyncio.create_task(Listener(ctx.live, db.url).run())
         task = asyncio.create_task(sweeper.run_forever(ctx)) if sweep else None
         sender = webhook_sender.Sender(ctx, ctx.webhook_key) if sweep else None
         sending = asyncio.create_task(sender.run_forever()) if sender else None
@@ -49,6 +57,8 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
             yield
         finally:
             warm.cancel()
+            if listener is not None:
+                await Listener.stop(listener)
             for t in (task, sending):
                 if t:
                     t.cancel()
@@ -57,6 +67,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
             if sender:
                 sender.close()
             ctx.stop_pools()
+            ctx.live.close()
             await db.dispose()
 
     app = FastAPI(title="shopdesk sync API", version=__version__, description=DESCRIPTION,

@@ -35,6 +35,7 @@ def cmd_serve(args) -> int:
     if args.forwarded_allow_ips is not None:
         settings.trusted_proxies = args.forwarded_allow_ips.strip()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.workers = max(1, args.workers)
     migrate(settings.effective_database_url)
     log_level = "debug" if args.debug else "info"
     # X-Forwarded-For is believed only from the proxies named here: by default nobody's, so a client (or
@@ -48,6 +49,7 @@ def cmd_serve(args) -> int:
         os.environ["SHOPDESK_DATA_DIR"] = str(settings.data_dir)
         os.environ["SHOPDESK_HEADER_TIMEOUT_SECONDS"] = str(settings.header_timeout_seconds)
         os.environ["SHOPDESK_TRUSTED_PROXIES"] = settings.trusted_proxies
+        os.environ["SHOPDESK_WORKERS"] = str(settings.workers)
         if settings.database_url:
             os.environ["SHOPDESK_DATABASE_URL"] = settings.database_url
         uvicorn.run("shopdesk.server.app:app_from_env", factory=True, workers=args.workers, **common)

@@ -90,6 +90,9 @@ class Settings:
     webhook_concurrency: int = 4  # SHOPDESK_WEBHOOK_CONCURRENCY (deliveries in flight, per process)
     webhook_poll_seconds: float = 1.0  # SHOPDESK_WEBHOOK_POLL_SECONDS (how often the sender looks)
     webhook_allow_private: int = 1  # SHOPDESK_WEBHOOK_ALLOW_PRIVATE: 0 → loopback/LAN receivers refused
+    # Server processes serving this database (`serve --workers N`): each counts per-token rate limits in
+    # memory and allows its share, ceil(limit / workers).
+    workers: int = 1  # SHOPDESK_WORKERS
     longpoll_check_seconds: float = 0.25  # how often a held /queue?wait= checks the database
     max_wait_seconds: int = 30
 
@@ -128,6 +131,7 @@ class Settings:
         "webhook_timeout_seconds": "SHOPDESK_WEBHOOK_TIMEOUT_SECONDS",
         "webhook_concurrency": "SHOPDESK_WEBHOOK_CONCURRENCY",
         "webhook_allow_private": "SHOPDESK_WEBHOOK_ALLOW_PRIVATE",
+        "workers": "SHOPDESK_WORKERS",
     }
 
     @classmethod

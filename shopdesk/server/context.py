@@ -9,13 +9,17 @@ import anyio
 
 from .config import Settings
 from .db import Database
+from .live import Live
+from .ratelimit import LocalLimiter
 from .sandbox import Limits, WorkerPool
 from .storage import FileStore
 
 
 class QueueNotifier:
-    """Wakes long-polls in this process at once when a shop's queue changes. Other processes' changes
-    are seen by the long-poll's own short database checks (`Settings.longpoll_check_seconds`)."""
+    """Wakes long-polls in this process at once when a shop's queue changes: poked by this process's
+    commits and, on PostgreSQL, by other processes' through LISTEN/NOTIFY (live.py). On SQLite other
+    processes' changes are seen by the long-poll's own short database checks
+    (`Settings.longpoll_check_seconds`)."""
 
     def __init__(self) -> None:
         self._events: dict[int, asyncio.Event] = {}
@@ -29,6 +33,11 @@ class QueueNotifier:
     def poke(self, shop_id: int) -> None:
         ev = self._events.pop(shop_id, None)
         if ev is not None:
+            ev.set()
+
+    def poke_all(self) -> None:
+        events, self._events = self._events, {}
+        for ev in events.values():
             ev.set()
 
 
@@ -51,6 +60,15 @@ class ServerContext:
     hashing: anyio.CapacityLimiter | None = None
     # Derives the webhooks' signing secrets (services/webhooks.py); set when the server starts.
     webhook_key: bytes = b""
+    # Queue revisions and logins known without a database read, kept true by commits and NOTIFY (live.py)
+    live: Live = field(init=False)
+    # Per-token rate limits, counted in this process (its share of the limit: Settings.workers)
+    limits: LocalLimiter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.live = Live(postgresql=not self.db.is_sqlite, notifier=self.notifier)
+        self.db.on_commit = self.live.committed
+        self.limits = LocalLimiter(self.settings.workers)
 
     def start_pools(self) -> None:
         s = self.settings

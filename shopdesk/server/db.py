@@ -10,8 +10,9 @@ Two rules keep concurrent counters safe on both SQLite and PostgreSQL:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -67,16 +68,19 @@ class Database:
         # SQLite has one writer at a time. Queue this process's writers here, in order, instead of
         # letting them poll the file lock (busy_timeout sleeps, which showed as 0.5 s p99 latencies).
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        # Called with a session's `info` after its write transaction committed (signals.py marks): the
+        # server keeps its in-memory queue revisions and login cache true with it (live.py).
+        self.on_commit: Callable[[dict], Awaitable[None]] | None = None
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A write transaction: committed when the block ends, rolled back on an exception."""
-        if self._write_lock is None:
-            async with self._write_sessions() as session, session.begin():
+        async with self._write_lock or contextlib.nullcontext(), self._write_sessions() as session:
+            async with session.begin():
                 yield session
-            return
-        async with self._write_lock, self._write_sessions() as session, session.begin():
-            yield session
+            info = session.info
+        if info and self.on_commit is not None:
+            await self.on_commit(info)
 
     @asynccontextmanager
     async def read(self, *, snapshot: bool = False) -> AsyncIterator[AsyncSession]:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from . import ratelimit
 from .context import ServerContext
 from .errors import Forbidden, Unauthorized
+from .live import LoginRow
 from .models import Token, User
 from .security import token_hash
 
@@ -70,18 +71,30 @@ def _bearer(request: Request) -> str | None:
 
 
 async def _principal(request: Request, ctx: ServerContext, token: str) -> Principal:
+    """The token's login, from this process's memory when it is known there to be current (live.py: a
+    logout, password reset or disabled login anywhere forgets it at once), else from the database."""
     th = token_hash(token)
-    async with ctx.db.read() as s:
-        row = (await s.execute(
-            select(Token.expires_at, Token.revoked_at, User.id, User.username, User.role, User.shop_id, User.active)
-            .join(User, User.id == Token.user_id).where(Token.token_hash == th)
-        )).first()
-    if row is None or row.revoked_at is not None or not row.active:
+    await ctx.live.settle()
+    row = ctx.live.login(th)
+    if row is None:
+        stamp = ctx.live.stamp()
+        async with ctx.db.read() as s:
+            found = (await s.execute(
+                select(Token.expires_at, Token.revoked_at, User.id, User.username, User.role, User.shop_id,
+                       User.active).join(User, User.id == Token.user_id).where(Token.token_hash == th)
+            )).first()
+        if found is None:
+            raise Unauthorized("Please log in: this token is not valid (it was revoked or never issued).")
+        row = LoginRow(found.id, found.username, found.role, found.shop_id, found.active, found.expires_at,
+                       found.revoked_at is not None)
+        ctx.live.note_login(th, row, stamp)
+    if row.revoked or not row.active:
         raise Unauthorized("Please log in: this token is not valid (it was revoked or never issued).")
     if row.expires_at <= datetime.now(UTC):
         raise Unauthorized("Your session has expired; please log in again.")
-    await ratelimit.hit(ctx.db, f"tok:{th[:32]}", ctx.settings.auth_rate_per_min, "requests with this login")
-    return Principal(row.id, row.username, row.role, row.shop_id, th, row.expires_at)
+    # counted in memory: a read writes nothing (ratelimit.LocalLimiter)
+    ctx.limits.hit(f"tok:{th[:32]}", ctx.settings.auth_rate_per_min, "requests with this login")
+    return Principal(row.user_id, row.username, row.role, row.shop_id, th, row.expires_at)
 
 
 async def current_principal(request: Request, ctx: Ctx) -> Principal:

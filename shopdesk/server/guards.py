@@ -41,6 +41,10 @@ class RequestGuard:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         headers = dict(scope.get("headers") or [])
+        if (scope.get("method") in ("GET", "HEAD") and b"content-length" not in headers
+                and b"transfer-encoding" not in headers):
+            # no body to wait for or cap: the request goes straight through (the queue's hot path)
+            return await self.app(scope, receive, send)
         ctype = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         idle = self.idle
 

@@ -1,4 +1,7 @@
-"""Rate limits kept in the database, so every server process counts against the same numbers.
+"""Rate limits. Per client address (anonymous routes: uploads, logins, the customer pages) they are kept
+in the database, so every server process counts against the same small numbers (5 uploads a minute);
+per token (every authenticated request) they are counted in memory by each process (`LocalLimiter`),
+so reading the queue writes nothing.
 A sliding window approximated from two fixed one-minute windows (this minute's count plus last
 minute's, weighted by how much of it still lies within the last 60 s), so a burst cannot double its
 allowance by straddling a minute boundary.
@@ -11,6 +14,7 @@ in the next single transaction, and each still gets its own exact count before i
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 import weakref
 
@@ -73,6 +77,19 @@ class _Batcher:
 _batchers: weakref.WeakKeyDictionary[Database, _Batcher] = weakref.WeakKeyDictionary()
 
 
+def _check(count: int, previous: int, elapsed: float, limit: int, what: str, shown: int | None = None) -> None:
+    """Raises RateLimited when this minute's `count` plus the still-counting share of last minute's
+    `previous` is over `limit`; `elapsed` is the fraction of this minute already gone."""
+    if count + previous * (1 - elapsed) > limit:
+        if count > limit or previous == 0:
+            retry_after = 60 * (1 - elapsed)  # only the next minute helps
+        else:  # last minute's share must decay until the total fits
+            retry_after = 60 * max(0.0, (1 - (limit - count) / previous) - elapsed)
+        retry_after = int(retry_after) + 1
+        raise RateLimited(f"Too many {what}: at most {shown or limit} per minute. Try again in {retry_after} s.",
+                          retry_after)
+
+
 async def hit(db: Database, bucket: str, limit: int, what: str, now: float | None = None) -> None:
     """Counts one request in `bucket`; raises RateLimited (429 + Retry-After) past `limit` per minute."""
     if limit <= 0:
@@ -84,14 +101,39 @@ async def hit(db: Database, bucket: str, limit: int, what: str, now: float | Non
     if batcher is None:
         batcher = _batchers[db] = _Batcher(db)
     count, previous = await batcher.count(bucket[:120], window)
-    if count + previous * (1 - elapsed) > limit:
-        if count > limit or previous == 0:
-            retry_after = 60 * (1 - elapsed)  # only the next minute helps
-        else:  # last minute's share must decay until the total fits
-            retry_after = 60 * max(0.0, (1 - (limit - count) / previous) - elapsed)
-        retry_after = int(retry_after) + 1
-        raise RateLimited(f"Too many {what}: at most {limit} per minute. Try again in {retry_after} s.",
-                          retry_after)
+    _check(count, previous, elapsed, limit, what)
+
+
+class LocalLimiter:
+    """The same sliding window, counted in this process's memory: no database write per request. With
+    N server processes each allows `ceil(limit / N)` (`per_process`), so all of them together never
+    allow more than the limit (a client whose requests all reach one process gets that process's share)."""
+
+    def __init__(self, workers: int = 1) -> None:
+        self.workers = max(1, workers)
+        self._counts: dict[str, tuple[int, int, int]] = {}  # bucket → (window, count, previous count)
+        self._window = 0
+
+    def per_process(self, limit: int) -> int:
+        return limit if limit <= 0 else max(1, math.ceil(limit / self.workers))
+
+    def hit(self, bucket: str, limit: int, what: str, now: float | None = None) -> None:
+        """Counts one request in `bucket`; raises RateLimited past this process's share of `limit`."""
+        share = self.per_process(limit)
+        if share <= 0:
+            return
+        now = time.time() if now is None else now
+        window = int(now // 60)
+        if window != self._window:  # once a minute: forget buckets with nothing in the last two minutes
+            self._window = window
+            self._counts = {b: c for b, c in self._counts.items() if c[0] >= window - 1}
+        w, count, previous = self._counts.get(bucket, (window, 0, 0))
+        if w != window:
+            count, previous = 0, (count if w == window - 1 else 0)
+        count += 1
+        self._counts[bucket] = (window, count, previous)
+        # this process enforces its share; the words name the whole limit
+        _check(count, previous, (now % 60) / 60, share, what, shown=limit)
 
 
 async def forget_old(db: Database) -> None:

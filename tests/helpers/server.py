@@ -44,7 +44,8 @@ def free_port() -> int:
 
 class ServerProcess:
     def __init__(self, data_dir: Path, database_url: str | None = None, env: dict[str, str] | None = None,
-                 port: int | None = None):
+                 port: int | None = None, workers: int = 1):
+        self.workers = workers
         self.data_dir = Path(data_dir)
         self.database_url = database_url
         self.env = {**TEST_ENV, **(env or {})}
@@ -69,7 +70,8 @@ class ServerProcess:
         guard = ["setpriv", "--pdeathsig", "TERM", "--"] if shutil.which("setpriv") else []
         with open(self.log_path, "ab") as log:  # the child keeps its own copy of the file
             self.proc = subprocess.Popen(
-                guard + SERVER_BIN + ["serve", "--host", "127.0.0.1", "--port", str(self.port)] + self._args(),
+                guard + SERVER_BIN + ["serve", "--host", "127.0.0.1", "--port", str(self.port),
+                                      "--workers", str(self.workers)] + self._args(),
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -8,7 +8,7 @@ import anyio
 from fastapi import APIRouter, Request
 from sqlalchemy import select, update
 
-from .. import logins
+from .. import logins, signals
 from ..deps import AnyUser, Ctx, anon_limit, client_ip
 from ..errors import Forbidden, JSONResponse, Unauthorized
 from ..models import Shop, Token, User
@@ -56,6 +56,7 @@ async def logout(p: AnyUser, ctx: Ctx):
     async with ctx.db.write() as session:
         await session.execute(update(Token).where(Token.token_hash == p.token_hash)
                               .values(revoked_at=datetime.now(UTC)))
+        await signals.logins_changed(session, p.user_id)  # refused at once by every server process
     return JSONResponse({"ok": True})
 
 

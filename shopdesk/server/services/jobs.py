@@ -20,6 +20,7 @@ from ...domain.jobs import (
     check_move,
 )
 from ...domain.money import share
+from .. import signals
 from ..errors import BadRequest, Conflict, Forbidden, NotFound
 from ..models import AuditEntry, Job, LedgerEntry, Order, Shop
 from . import webhooks
@@ -28,7 +29,9 @@ WAITING_VALUES = [s.value for s in WAITING]
 
 
 async def bump_queue(s: AsyncSession, shop_id: int) -> None:
-    await s.execute(update(Shop).where(Shop.id == shop_id).values(queue_rev=Shop.queue_rev + 1))
+    rev = (await s.execute(update(Shop).where(Shop.id == shop_id).values(queue_rev=Shop.queue_rev + 1)
+                           .returning(Shop.queue_rev))).scalar_one()
+    await signals.queue_changed(s, shop_id, rev)  # every server process learns the new revision on commit
 
 
 async def job_by_id(s: AsyncSession, file_id: int, shop_id: int) -> Job:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ...domain.money import format_amount, to_cents
 from ...domain.pricing import PriceTable
 from ...domain.printsettings import ColorMode, PaperSize
+from .. import signals
 from ..errors import BadRequest, Conflict, NotFound
 from ..models import Shop, ShopEvent, ShopPrice, Token, User
 from ..security import hash_off_loop
@@ -188,6 +189,7 @@ async def _active_owners(s: AsyncSession, shop_id: int) -> int:
 
 async def revoke_tokens(s: AsyncSession, user_id: int, now: datetime) -> None:
     await s.execute(update(Token).where(Token.user_id == user_id, Token.revoked_at.is_(None)).values(revoked_at=now))
+    await signals.logins_changed(s, user_id)
 
 
 @dataclass
@@ -214,6 +216,7 @@ async def change_login(s: AsyncSession, *, shop_id: int, user_id: int, actor: st
     if full is not None and len(full) > 120:
         problems.add("full_name", "at most 120 characters")
     problems.raise_if_any()
+    await signals.logins_changed(s, user.id)  # role, state or password: no process keeps the old one
     now = datetime.now(UTC)
     loses_owner = user.role == "owner" and user.active and (
         change.active is False or (change.role is not None and change.role != "owner"))

@@ -1,0 +1,40 @@
+"""Marks a write transaction leaves for the server processes' in-memory state (live.py): a shop's queue
+moved to a new revision, a login's sessions changed (logout, password reset, disabled, new role).
+
+Each mark is kept on the session and, on PostgreSQL, also sent as a `NOTIFY` in the same transaction, so
+every server process hears it exactly when (and only if) the change commits. The process that made the
+change applies its marks right after its own commit (`Database.write()` → `on_commit`); before it
+answers, it waits (≤ 1 s) until every listening process has acknowledged a login change, and until its
+own listener has heard a queue change back (live.py)."""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+QUEUE_CHANNEL = "shopdesk_queue"  # payload "<shop id>:<queue revision>"
+LOGINS_CHANNEL = "shopdesk_logins"  # payload "<user id>:<nonce>"
+ACKS_CHANNEL = "shopdesk_acks"  # payload "<nonce>:<process>": a process has forgotten that login
+
+
+def _is_postgresql(s: AsyncSession) -> bool:
+    return s.bind is not None and s.bind.dialect.name == "postgresql"
+
+
+async def _notify(s: AsyncSession, channel: str, payload: str) -> None:
+    if _is_postgresql(s):
+        await s.execute(select(func.pg_notify(channel, payload)))
+        s.info.setdefault("notified", []).append((channel, payload))  # the committer awaits their echo
+
+
+async def queue_changed(s: AsyncSession, shop_id: int, rev: int) -> None:
+    s.info.setdefault("queue_revs", {})[shop_id] = rev
+    await _notify(s, QUEUE_CHANNEL, f"{shop_id}:{rev}")
+
+
+async def logins_changed(s: AsyncSession, user_id: int) -> None:
+    """The login's tokens, role or state changed: every process forgets what it cached about it."""
+    s.info.setdefault("logins", set()).add(user_id)
+    await _notify(s, LOGINS_CHANNEL, f"{user_id}:{secrets.token_hex(4)}")
