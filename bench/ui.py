@@ -67,7 +67,7 @@ class StallSampler:
     this app: on the GIL. Reading /proc costs the stalled process a little; --no-sampler measures without."""
 
     IDLE = {"wait", "select", "poll", "sleep", "acquire", "readinto", "recv_into", "recv", "accept", "get",
-            "_wait_for_tstate_lock", "join", "read", "_worker", "exec", "processEvents", "pump"}
+            "_wait_for_tstate_lock", "join", "read", "_recv", "_worker", "exec", "processEvents", "pump"}
 
     def __init__(self, ticks: Ticks, threshold_ms: float = 25.0, others: dict[str, int] | None = None):
         import threading
