@@ -14,7 +14,6 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from shopdesk.domain.codes import extract_job_code
@@ -35,6 +34,20 @@ class Decoded:
     def code(self) -> str | None:
         """The job code it carries (a bare code or a URL ending in one), or None for a foreign QR code."""
         return extract_job_code(self.text)
+
+
+def _cv2():
+    """OpenCV, imported on first use: the app process that only shows what a camera process decoded
+    (process.py) unpickles Decoded, Scan and CaptureStatus from these modules without loading it."""
+    import cv2
+
+    if not getattr(_cv2, "quiet", False):
+        try:  # OpenCV prints its own warnings for a missing camera; we say it better
+            cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+        except Exception:  # pragma: no cover - older builds
+            pass
+        _cv2.quiet = True
+    return cv2
 
 
 class DecoderUnavailable(RuntimeError):
@@ -128,6 +141,7 @@ def default_backend() -> str:
 def to_gray(frame: np.ndarray) -> np.ndarray:
     if frame.ndim == 2:
         return frame
+    cv2 = _cv2()
     if frame.shape[2] == 4:
         return cv2.cvtColor(frame, cv2.COLOR_BGRA2GRAY)
     return cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
@@ -153,6 +167,7 @@ def _shrink(gray: np.ndarray, max_width: int) -> tuple[np.ndarray, float]:
     if w <= max_width:
         return gray, 1.0
     nh = max(1, round(h * max_width / w))
+    cv2 = _cv2()
     # INTER_LINEAR: as good as INTER_AREA for decoding here (bench/scan.py) and 5x faster on 1080p
     return cv2.resize(gray, (max_width, nh), interpolation=cv2.INTER_LINEAR), w / max_width
 
@@ -221,7 +236,7 @@ class FrameDecoder:
         if self.full_pass:
             # full size for small or far codes, lightly smoothed: sensor noise is what defeats the
             # binarizer once the scaling no longer averages it away
-            found = read(cv2.GaussianBlur(gray, (0, 0), 0.8), True)
+            found = read(_cv2().GaussianBlur(gray, (0, 0), 0.8), True)
             self._needs_detail = bool(found) and s > 1
             return found
         return []

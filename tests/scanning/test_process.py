@@ -140,3 +140,13 @@ def test_a_child_whose_app_dies_stops_by_itself(videos):
     finally:
         app.kill()
         app.wait()
+
+
+def test_the_app_side_does_not_load_opencv():
+    """The window's process only unpickles what the child sends: opening the scan view must not cost the
+    main thread OpenCV's import (~100 ms here)."""
+    code = ("import sys, shopdesk.ui.scanview, shopdesk.scanning.process, shopdesk.scanning.capture; "
+            "print(sorted(m for m in ('cv2', 'zxingcpp', 'pyzbar') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=dict(os.environ, QT_QPA_PLATFORM="offscreen"))
+    assert out.stdout.strip() == "[]"
