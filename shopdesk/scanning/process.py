@@ -10,8 +10,8 @@ thread (keep them quick). Unlike CaptureWorker's, on_frame's frame is RGB and at
 wide, and the reads' outlines are in its pixels; the receiver thread drops no scan or status.
 
 A child that dies (crash, killed) becomes an ERROR status saying so, retry_in None; retry() then starts a
-new child. stop() asks the child to stop (it releases the camera and ends); the receiver thread waits for
-it and terminates, then kills it if it does not end within `stop_grace` s. The child is a daemon and
+new child. stop() asks the child to stop (it releases the camera and ends); if it is still there
+`stop_grace` s later (a driver hung in a call), the receiver thread terminates it, then kills it. The child is a daemon and
 also stops when its pipe to this process closes, so a crashed app leaves no camera process behind.
 """
 
@@ -40,17 +40,20 @@ class CaptureProcess:
                  on_status: Callable[[CaptureStatus], None] | None = None,
                  preview_width: int | None = DEFAULT_PREVIEW_WIDTH, backend: str | None = None,
                  live: bool | None = None, realtime: bool = False, retry_every: float | None = 2.0,
-                 stall_after: float = 2.0, stop_grace: float = 3.0):
+                 stall_after: float = 2.0, stop_grace: float = 3.0,
+                 open_capture: Callable[[Source], object] | None = None):
         self.source = parse_source(source)
         self.on_frame = on_frame
         self.on_scan = on_scan
         self.on_status = on_status
         self.preview_width = preview_width
         self.stop_grace = stop_grace
+        # open_capture (tests): a module-level function, so that the child can unpickle it
         self._options = {"backend": backend, "live": live, "realtime": realtime, "retry_every": retry_every,
-                         "stall_after": stall_after}
+                         "stall_after": stall_after, "open_capture": open_capture}
         self._ctx = multiprocessing.get_context("spawn")
         self._stop = threading.Event()
+        self._stop_at = 0.0
         self._thread: threading.Thread | None = None
         self._conn = None  # this end of the pipe to the current child
         self._conn_lock = threading.Lock()
@@ -73,6 +76,7 @@ class CaptureProcess:
     def stop(self, timeout: float = 5.0) -> bool:
         """Asks the child to stop; True when it has ended within `timeout` (stop(0) returns at once from a
         UI thread: the receiver thread sees the child out, terminating it if it does not end)."""
+        self._stop_at = time.monotonic()
         self._stop.set()
         self._send(("stop",))
         t = self._thread
@@ -148,6 +152,10 @@ class CaptureProcess:
         try:
             while True:
                 try:
+                    if not parent.poll(0.25):
+                        if self._stop.is_set() and time.monotonic() - self._stop_at > self.stop_grace:
+                            break  # asked to stop and still not gone (a camera driver hung in a call)
+                        continue
                     msg = parent.recv()
                 except (EOFError, OSError):
                     break
@@ -167,7 +175,7 @@ class CaptureProcess:
             with self._conn_lock:
                 self._conn = None
             parent.close()
-            proc.join(self.stop_grace if self._stop.is_set() else 1.0)
+            proc.join(1.0)
             if proc.is_alive():
                 log.warning("the camera process did not end; terminating it")
                 proc.terminate()

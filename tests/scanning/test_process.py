@@ -150,3 +150,21 @@ def test_the_app_side_does_not_load_opencv():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env=dict(os.environ, QT_QPA_PLATFORM="offscreen"))
     assert out.stdout.strip() == "[]"
+
+
+def hanging_open(source):
+    """A camera driver that never returns from opening (run in the child: module-level to be picklable)."""
+    time.sleep(3600)
+
+
+def test_a_child_hung_in_the_driver_is_terminated_after_the_grace_period():
+    rec = Recorder()
+    w = process_worker(rec, 0, open_capture=hanging_open, stop_grace=0.5)
+    w.start()
+    rec.wait_for(lambda k, ev: k == "status" and ev.state == OPENING, timeout=30)
+    pid = w.pid
+    started = time.monotonic()
+    assert w.stop(10)
+    assert time.monotonic() - started < 5
+    assert gone(pid, 0) and w.process.exitcode == -signal.SIGTERM
+    assert rec.states[-1] == STOPPED
