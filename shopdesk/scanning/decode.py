@@ -50,6 +50,17 @@ def _cv2():
     return cv2
 
 
+class _LazyCv2:
+    """`cv2` in this module: OpenCV imported at the first attribute used (code merged from elsewhere that
+    writes `cv2.x` keeps working)."""
+
+    def __getattr__(self, name):
+        return getattr(_cv2(), name)
+
+
+cv2 = _LazyCv2()
+
+
 class DecoderUnavailable(RuntimeError):
     pass
 
@@ -141,7 +152,6 @@ def default_backend() -> str:
 def to_gray(frame: np.ndarray) -> np.ndarray:
     if frame.ndim == 2:
         return frame
-    cv2 = _cv2()
     if frame.shape[2] == 4:
         return cv2.cvtColor(frame, cv2.COLOR_BGRA2GRAY)
     return cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
@@ -167,7 +177,6 @@ def _shrink(gray: np.ndarray, max_width: int) -> tuple[np.ndarray, float]:
     if w <= max_width:
         return gray, 1.0
     nh = max(1, round(h * max_width / w))
-    cv2 = _cv2()
     # INTER_LINEAR: as good as INTER_AREA for decoding here (bench/scan.py) and 5x faster on 1080p
     return cv2.resize(gray, (max_width, nh), interpolation=cv2.INTER_LINEAR), w / max_width
 
@@ -236,7 +245,7 @@ class FrameDecoder:
         if self.full_pass:
             # full size for small or far codes, lightly smoothed: sensor noise is what defeats the
             # binarizer once the scaling no longer averages it away
-            found = read(_cv2().GaussianBlur(gray, (0, 0), 0.8), True)
+            found = read(cv2.GaussianBlur(gray, (0, 0), 0.8), True)
             self._needs_detail = bool(found) and s > 1
             return found
         return []
