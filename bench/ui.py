@@ -5,7 +5,9 @@
 - time to first window and to the loaded queue;
 - scan → job open latency from a video source (median over several showings).
 
-  QT_QPA_PLATFORM=offscreen .venv/bin/python bench/ui.py [--jobs 1000]
+--hog runs a CPU-bound process (a Python busy loop) beside the app for the whole measurement: a busy PC.
+
+  QT_QPA_PLATFORM=offscreen .venv/bin/python bench/ui.py [--jobs 1000] [--hog]
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ class StallSampler:
     this app: on the GIL. Reading /proc costs the stalled process a little; --no-sampler measures without."""
 
     IDLE = {"wait", "select", "poll", "sleep", "acquire", "readinto", "recv_into", "recv", "accept", "get",
-            "_wait_for_tstate_lock", "join", "read", "_worker", "exec", "processEvents", "pump"}
+            "_wait_for_tstate_lock", "join", "read", "_recv", "_worker", "exec", "processEvents", "pump"}
 
     def __init__(self, ticks: Ticks, threshold_ms: float = 25.0, others: dict[str, int] | None = None):
         import threading
@@ -307,6 +309,8 @@ def main() -> None:
                     help="the app talks to an embedded server (shopdesk.server.embedded, on the same data) as a "
                          "one-counter shop does; uploads still go through the server process")
     ap.add_argument("--no-sampler", action="store_true", help="measure without the stall sampler thread")
+    ap.add_argument("--hog", action="store_true",
+                    help="run a CPU-bound process (a Python busy loop) beside the app while measuring: a busy PC")
     args = ap.parse_args()
     if args.switch_interval:
         sys.setswitchinterval(args.switch_interval / 1000)
@@ -324,6 +328,12 @@ def main() -> None:
     from tests.helpers.server import ServerProcess, make_shop
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-ui-"))
+    hog = None
+    if args.hog:
+        import subprocess
+
+        hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        print(f"hog: a CPU-bound process (pid {hog.pid}) runs beside the app for the whole run")
     cupsd = PrivateCupsd().start()
     os.environ["CUPS_SERVER"] = cupsd.server
     cupsd.add_file_printer("Front")
@@ -367,7 +377,10 @@ def main() -> None:
               f"queue of {window.model.rowCount()} jobs loaded after {1000 * (t_loaded - t_start):.0f} ms")
         pump(app, 1.0)
         ticks = Ticks()
-        sampler = StallSampler(ticks, others={"server": server.proc.pid, "cupsd": cupsd.proc.pid})
+        others = {"server": server.proc.pid, "cupsd": cupsd.proc.pid}
+        if hog is not None:
+            others["hog"] = hog.pid
+        sampler = StallSampler(ticks, others=others)
         if not args.no_sampler:
             sampler.start()
         ticks.start()
@@ -379,7 +392,9 @@ def main() -> None:
         from shopdesk.ui.scanview import ScanView
 
         up = shop.upload(pdf_bytes(3), name="bench.pdf")["files"][0]
-        video = make_code_video(tmp / "scan.avi", up["code"], times=args.showings, hold=1.0, pause=1.5)
+        # the scanned job is another one: the printed job leaves the queue while the video still plays
+        sc = shop.upload(pdf_bytes(1), name="scanned.pdf")["files"][0]
+        video = make_code_video(tmp / "scan.avi", sc["code"], times=args.showings, hold=1.0, pause=1.5)
         finished = []
         service.job_finished.connect(lambda *a: finished.append(a))
         opened = []
@@ -387,12 +402,14 @@ def main() -> None:
         scan_times = []
         ticks.start()
         sampler.enabled = app.on = True
-        pump(app, 10, lambda: window.model.rowCount() > args.jobs)
+        pump(app, 10, lambda: window.model.rowCount() >= args.jobs + 2)
         t_open = time.perf_counter()
         view = ScanView(service, str(video), close_on_open=False)
         emit = view.worker.on_scan
-        # stamp each scan on the capture thread, the moment the decoder has it
-        view.worker.on_scan = lambda s: (scan_times.append(time.perf_counter()), emit(s))
+        # stamp each scan the moment the decoder has it: on the capture thread, or for a capture process,
+        # when its child sent it (scan_sent_at; perf_counter is the system's monotonic clock on Linux)
+        view.worker.on_scan = lambda s: (
+            scan_times.append(getattr(view.worker, "scan_sent_at", None) or time.perf_counter()), emit(s))
         view.show()
         service.print_job(window.model.job_at(window.model.row_of(up["file_id"])), "Front")
         t_opened = time.perf_counter()  # opening the scan view and starting the print: main-thread work too
@@ -432,6 +449,9 @@ def main() -> None:
     finally:
         server.stop()
         cupsd.stop()
+        if hog is not None:
+            hog.kill()
+            hog.wait()
     sys.stdout.flush()
     os._exit(0)  # skip Qt/PySide teardown at interpreter exit (it can crash after the run)
 

@@ -20,19 +20,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import cv2
-import numpy as np
-
-from .decode import Decoded, FrameDecoder
+from .decode import Decoded, FrameDecoder, _cv2
 from .dedup import Scan, ScanDeduplicator
 
-log = logging.getLogger("shopdesk.scanning")
+if TYPE_CHECKING:
+    import cv2
+    import numpy as np
 
-try:  # OpenCV prints its own warnings for a missing camera; we say it better
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
-except Exception:  # pragma: no cover - older builds
-    pass
+log = logging.getLogger("shopdesk.scanning")
 
 OPENING, LIVE, ERROR, ENDED, STOPPED = "opening", "live", "error", "ended", "stopped"
 
@@ -222,6 +219,7 @@ class CaptureWorker:
             self._cap = cap
         if self._stop.is_set():
             return None
+        cv2 = _cv2()
         if isinstance(self.source, int):
             try:  # the newest frame, not a queue of old ones, when decoding is slower than the camera
                 cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)
@@ -285,4 +283,4 @@ class CaptureWorker:
 
 
 def _default_open(source: Source) -> cv2.VideoCapture:
-    return cv2.VideoCapture(source)
+    return _cv2().VideoCapture(source)

@@ -14,7 +14,6 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from shopdesk.domain.codes import extract_job_code
@@ -35,6 +34,31 @@ class Decoded:
     def code(self) -> str | None:
         """The job code it carries (a bare code or a URL ending in one), or None for a foreign QR code."""
         return extract_job_code(self.text)
+
+
+def _cv2():
+    """OpenCV, imported on first use: the app process that only shows what a camera process decoded
+    (process.py) unpickles Decoded, Scan and CaptureStatus from these modules without loading it."""
+    import cv2
+
+    if not getattr(_cv2, "quiet", False):
+        try:  # OpenCV prints its own warnings for a missing camera; we say it better
+            cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+        except Exception:  # pragma: no cover - older builds
+            pass
+        _cv2.quiet = True
+    return cv2
+
+
+class _LazyCv2:
+    """`cv2` in this module: OpenCV imported at the first attribute used (code merged from elsewhere that
+    writes `cv2.x` keeps working)."""
+
+    def __getattr__(self, name):
+        return getattr(_cv2(), name)
+
+
+cv2 = _LazyCv2()
 
 
 class DecoderUnavailable(RuntimeError):

@@ -1,6 +1,8 @@
 """The scan view: live preview from the camera (or a video file / stream) with the found QR code
-outlined; a job code read, typed, or typed by a USB scanner opens the job at once. The camera is
-released as soon as the view closes."""
+outlined; a job code read, typed, or typed by a USB scanner opens the job at once. The camera is read
+and decoded in a child process (scanning.process.CaptureProcess), which hands this one only the scaled
+preview frame, the outlines and the codes: the main thread never waits for a capture thread's GIL. The
+child is stopped as soon as the view closes; a child that dies is a message and a Retry button."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ log = logging.getLogger("shopdesk.ui.scan")
 
 
 class _Bridge(QObject):
-    """Capture callbacks arrive on the capture thread; these signals carry them to the main thread.
+    """Capture callbacks arrive on the capture process's receiver thread; these signals carry them to the main thread.
     Frames are coalesced: while one waits to be drawn, newer frames replace it instead of queueing up,
     so a fast source can never flood the main thread."""
 
@@ -29,7 +31,7 @@ class _Bridge(QObject):
         self._lock = threading.Lock()
         self._latest = None
 
-    def offer_frame(self, frame, reads) -> None:  # capture thread
+    def offer_frame(self, frame, reads) -> None:  # receiver thread
         with self._lock:
             pending = self._latest is not None
             self._latest = (frame, reads)
@@ -45,7 +47,7 @@ class _Bridge(QObject):
 class ScanView(QDialog):
     def __init__(self, service, source: str | int, parent=None, *, close_on_open: bool = True):
         super().__init__(parent or service.window)
-        from ..scanning.capture import CaptureWorker
+        from ..scanning.process import CaptureProcess
 
         self.service = service
         self.close_on_open = close_on_open
@@ -75,22 +77,23 @@ class ScanView(QDialog):
         self._bridge.frame_ready.connect(self._draw_latest)
         self._bridge.scan.connect(self._scanned)
         self._bridge.status.connect(self._show_status)
-        # realtime: a video file plays at its own pace, like a camera
-        self.worker = CaptureWorker(source, on_frame=self._bridge.offer_frame, on_scan=self._bridge.scan.emit,
-                                    on_status=self._bridge.status.emit, realtime=True)
+        # realtime: a video file plays at its own pace, like a camera; frames come scaled to the preview
+        self.worker = CaptureProcess(source, on_frame=self._bridge.offer_frame, on_scan=self._bridge.scan.emit,
+                                     on_status=self._bridge.status.emit, realtime=True, preview_width=640)
         self.retry_btn.clicked.connect(self.worker.retry)
         self.worker.start()
         self.code.setFocus()
 
-    # --- from the capture thread ---------------------------------------------------------------------
+    # --- from the capture process ---------------------------------------------------------------------
     def _draw_latest(self) -> None:
         latest = self._bridge.take_frame()
         if latest is not None:
             self._show_frame(*latest)
 
     def _show_frame(self, frame: np.ndarray, reads) -> None:
+        """`frame`: RGB (or grayscale), already scaled down to about the preview's size by the child."""
         h, w = frame.shape[:2]
-        rgb = np.ascontiguousarray(frame[:, :, ::-1]) if frame.ndim == 3 else frame
+        rgb = np.ascontiguousarray(frame)
         fmt = QImage.Format.Format_RGB888 if frame.ndim == 3 else QImage.Format.Format_Grayscale8
         img = QImage(rgb.data, w, h, rgb.strides[0], fmt).copy()
         if reads:
@@ -129,7 +132,9 @@ class ScanView(QDialog):
                 self.accept()
 
     def done(self, result: int) -> None:
-        self.worker.stop(timeout=3)  # release the camera whenever the view goes away
+        # stop the camera process whenever the view goes away; stop(0) returns at once and the receiver
+        # thread sees the child out (terminating it if it does not end in a few seconds)
+        self.worker.stop(timeout=0)
         super().done(result)
 
 

@@ -77,3 +77,53 @@ def test_a_usb_scanner_burst_opens_the_job_but_a_person_typing_does_not(counter,
     qtbot.wait(300)
     assert opened == [b["code"]]  # no scan: the search box handled it
     assert window.search.text() in ("", a["code"])
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ", 1)[1].startswith("Z")
+    except FileNotFoundError:
+        return True
+
+
+def test_the_camera_runs_in_a_child_that_closing_the_view_stops(counter, qtbot, tmp_path):
+    import os
+
+    from shopdesk.ui.scanview import ScanView
+
+    window, service, shop = counter
+    video = make_code_video(tmp_path / "long.avi", "Zz9Zz9", times=3)
+    view = ScanView(service, str(video), close_on_open=False)
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitUntil(lambda: view.preview.pixmap() is not None and not view.preview.pixmap().isNull(), timeout=20_000)
+    pid = view.worker.pid
+    assert pid != os.getpid() and not _gone(pid)
+    view.close()
+    qtbot.waitUntil(lambda: _gone(pid) and not view.worker.running, timeout=10_000)
+    assert view.worker.process.exitcode == 0  # it stopped when asked, not killed
+
+
+def test_a_camera_process_that_dies_is_said_in_words_and_retry_restarts_it(counter, qtbot, tmp_path):
+    import os
+    import signal
+
+    from shopdesk.ui.scanview import ScanView
+
+    window, service, shop = counter
+    video = make_code_video(tmp_path / "long.avi", "Zz9Zz9", times=3)
+    view = ScanView(service, str(video), close_on_open=False)
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitUntil(lambda: view.worker.status.state == "live", timeout=20_000)
+    first = view.worker.pid
+    os.kill(first, signal.SIGKILL)
+    qtbot.waitUntil(lambda: view.retry_btn.isVisible(), timeout=10_000)
+    assert "camera process stopped unexpectedly" in view.status.text()
+    assert view.preview.text() == "No picture"
+    qtbot.mouseClick(view.retry_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: view.worker.status.state == "live" and view.worker.pid != first, timeout=20_000)
+    assert not view.retry_btn.isVisible()
+    view.close()
+    qtbot.waitUntil(lambda: not view.worker.running, timeout=10_000)
