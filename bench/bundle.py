@@ -10,13 +10,14 @@ wall time, frozen and from source, and their ratio:
   --self-test         every check: a window offscreen, QR, embedded server, keyring, CUPS
   --demo --screenshot the real app: embedded server, demo shop, window, queue loaded, screenshot saved
 
-Last run (2 cores, Debian 12, PySide6 6.12, PyInstaller 6.22; 5 runs, screenshot 2):
-  build 78–103 s (--clean; the machine's other load decides); bundle 528 MB in 710 files — PySide6 156 MB,
-  opencv_python_headless.libs 81 MB, cv2 70 MB, numpy.libs 27 MB, libpython 22 MB
-  start case            frozen median / p95     source median / p95    frozen/source
-  --version               0.47 s / 0.62 s         0.27 s / 0.29 s         1.73x
-  --self-test             6.89 s / 7.65 s         5.92 s / 7.56 s         1.16x
-  --demo --screenshot    23.50 s / 23.98 s       21.13 s / 22.95 s        1.11x
+Last run (2 cores shared with other work, Debian 12, PySide6 6.11, PyInstaller 6.22; --runs 4, screenshot 2),
+this spec against the one before it (--baseline):
+  build 137–164 s (--clean, loaded machine); bundle 496 MB in 568 files (baseline 550 MB in 750) — PySide6
+  100 MB (153), opencv_python_headless.libs 81 MB, cv2 70 MB, numpy.libs 27 MB, libpython 22 MB
+  start case            frozen median / p95   baseline median / p95   source median / p95   frozen/source
+  --version               0.49 s / 0.58 s        0.55 s / 0.78 s          0.11 s / 0.12 s        4.46x
+  --self-test             5.23 s / 6.70 s        5.29 s / 6.18 s          3.95 s / 4.24 s        1.32x
+  --demo --screenshot    10.80 s / 11.80 s      10.62 s / 11.99 s         8.57 s / 9.43 s        1.26x
 """
 
 from __future__ import annotations
