@@ -369,7 +369,8 @@ class Soak:
             else:
                 threading.Timer(secs, lambda: self.spawn(printer.start)).start()
         elif kind.startswith("printer-"):
-            name = self.rng.choice(list(self.printers))
+            name = self.rng.choice([n for n, k in self.printers.items()
+                                    if not (k == "driverless" and "driverless" in self.skip)])
             secs = self.rng.uniform(3, 12)
             if kind == "printer-dead":
                 self.cupsd.lpadmin("-p", name, "-v", "shopdesk-test://dead")
@@ -618,7 +619,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--short", action="store_true", help="under 3 minutes (part of the test suite)")
     ap.add_argument("--skip-faults", default="", metavar="KIND,…",
-                    help=f"leave these fault kinds out ({', '.join(Soak.KINDS)})")
+                    help=f"leave these fault kinds out ({', '.join(Soak.KINDS)}); 'driverless': no "
+                         "printer-* fault on the driverless printer")
     ap.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     ap.add_argument("--jobs", type=int, help="upload until this many jobs per database")
     ap.add_argument("--duration", type=float, help="seconds of load and faults")
@@ -631,8 +633,9 @@ def main() -> int:
                           profile.stuck_limit, profile.drain_timeout)
     seed = args.seed if args.seed is not None else random.randrange(1_000_000)
     skip = frozenset(k for k in args.skip_faults.split(",") if k)
-    if skip - set(Soak.KINDS):
-        ap.error(f"--skip-faults: unknown kinds {sorted(skip - set(Soak.KINDS))}; known: {', '.join(Soak.KINDS)}")
+    known = set(Soak.KINDS) | {"driverless"}
+    if skip - known:
+        ap.error(f"--skip-faults: unknown kinds {sorted(skip - known)}; known: {', '.join(sorted(known))}")
     say(f"soak: {'short' if args.short else 'long'} run, seed {seed}, {profile}"
         + (f", without {', '.join(sorted(skip))}" if skip else ""))
     base = Path(tempfile.mkdtemp(prefix="shopdesk-soak-"))
