@@ -28,6 +28,12 @@ MIN_COPIES, MAX_COPIES = 1, 99
 MAX_COMMENT = 1000
 
 
+def sheets(pages: int, copies: int, print_mode: str) -> int:
+    """The sheets of paper a job takes: its pages (two to a sheet when double-sided) × copies."""
+    per_copy = (pages + 1) // 2 if print_mode == PrintMode.DOUBLE else pages
+    return per_copy * copies
+
+
 class InvalidSettings(ValueError):
     """Bad print settings; `problems` lists every one, `str()` joins them with '; '."""
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..domain.printsettings import ColorMode, PaperSize, PrintMode, PrintSettings
+from ..domain.printsettings import ColorMode, PaperSize, PrintMode, PrintSettings, sheets
 
 MEDIA_TO_IPP = {
     PaperSize.A4: "iso_a4_210x297mm",
@@ -59,9 +59,7 @@ class PrintRequest:
 
 def sheets_of(job: dict) -> int:
     """The sheets of paper a job takes as submitted: its pages (two to a sheet when double-sided) × copies."""
-    pages, copies = int(job.get("num_pages") or 1), int(job.get("copies") or 1)
-    per_copy = (pages + 1) // 2 if job.get("print_mode") == "double" else pages
-    return per_copy * copies
+    return sheets(int(job.get("num_pages") or 1), int(job.get("copies") or 1), job.get("print_mode") or "")
 
 
 def validate_page_ranges(text: str, num_pages: int) -> str:

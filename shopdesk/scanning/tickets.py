@@ -19,7 +19,7 @@ from fpdf import FPDF
 
 from shopdesk.domain.codes import is_job_code
 from shopdesk.domain.money import format_amount, to_cents
-from shopdesk.domain.printsettings import PrintSettings
+from shopdesk.domain.printsettings import PrintSettings, sheets
 
 KINDS = ("ticket", "cover")
 
@@ -78,10 +78,8 @@ def _pages_line(job: Mapping) -> str:
     if not pages:
         return "pages: not counted"
     pages = int(pages)
-    copies = int(job.get("copies") or 1)
-    sheets_per_copy = (pages + 1) // 2 if job.get("print_mode") == "double" else pages
     word = "page" if pages == 1 else "pages"
-    return f"{pages} {word}; {copies * sheets_per_copy} sheets in all"
+    return f"{pages} {word}; {sheets(pages, int(job.get('copies') or 1), job.get('print_mode') or '')} sheets in all"
 
 
 def _when(value: str | None) -> str:
