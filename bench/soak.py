@@ -172,7 +172,10 @@ class Figures:
 class Soak:
     def __init__(self, tag: str, db: str, base: Path, cupsd: PrivateCupsd, profile: Profile, seed: int,
                  pg=None, skip: frozenset[str] = frozenset()):
-        self.tag, self.db, self.profile, self.skip = tag, db, profile, skip
+        self.tag, self.db, self.profile = tag, db, profile
+        if "driverless" in skip:  # no driverless printer: none to switch off either
+            skip |= {"printer-off", "printer-restart"}
+        self.kinds = [k for k in self.KINDS if k not in skip]
         self.dir = base / db
         self.cupsd = cupsd
         self.rng = random.Random(seed)
@@ -330,8 +333,7 @@ class Soak:
     def next_fault(self) -> str:
         """Every kind once, in a random order, before any repeats: a short run still meets them all."""
         if not self._bag:
-            skip = self.skip | ({"printer-off", "printer-restart"} if "driverless" in self.skip else set())
-            self._bag = [k for k in self.KINDS if k not in skip] + ["server-kill", "drop"]
+            self._bag = self.kinds + ["server-kill", "drop"]
             self.rng.shuffle(self._bag)
         return self._bag.pop()
 
