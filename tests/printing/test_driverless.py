@@ -172,6 +172,30 @@ def test_a_queue_paused_mid_job_does_not_send_it_twice(shop, tmp_path, own_eve, 
 
 
 @pytest.mark.slow
+def test_a_printer_off_for_a_while_then_on_mid_job_is_never_confirmed_nor_sent_again(shop, tmp_path, own_eve):
+    # Off long enough for CUPS's backend to give up on it (CUPS then holds or requeues its copy), then on
+    # again with no memory of the job: it may have printed. Not confirmed, and CUPS's copy not sent again.
+    printer = own_eve("EveOffOn", job_seconds=3)
+    rig = PrintRig(shop, tmp_path, stuck_limit=20.0)
+    job = rig.job(pdf_bytes(1))
+
+    def off_then_on():
+        printer.kill()
+        time.sleep(4)
+        printer.start()
+
+    done = _once_in_printer(printer, off_then_on)
+    out = rig.pipeline.print_job(job, printer.name)
+    assert done
+    assert "unknown — check the output tray" in out.message, out.message
+    assert ("confirm", None) not in rig.moves(job)
+    time.sleep(4)  # CUPS's copy, had it been left, would have been sent again by now
+    assert _came_out(printer, job) == 0
+    assert rig.cups.job_attributes(out.cups_job_id)["job-state"] in (7, 8, 9)
+    rig.close()
+
+
+@pytest.mark.slow
 def test_paper_out_keeps_the_job_waiting_with_the_reason_then_gives_it_back(shop, tmp_path, own_eve):
     printer = own_eve("EvePaper", job_seconds=60)
     printer.set_state("STATE: +media-empty-error")  # the emulator's job command says so, as a device does
