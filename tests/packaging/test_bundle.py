@@ -110,9 +110,12 @@ def test_bundle_carries_what_it_needs_and_leaves_out_the_rest(bundle):
 
 def test_bundle_runs_the_real_app(bundle, tmp_path):
     """The window the shops see, frozen: demo shop, queue, charts and sounds set up, screenshot saved. The
-    sounds are QSoundEffect without Qt's media plugin; shopdesk logs 'sound effects unavailable' if that fails."""
+    sounds are QSoundEffect without Qt's media plugin; shopdesk logs 'sound effects unavailable' if that fails.
+    The desktop asks for the GTK theme the bundle leaves out (as QT_QPA_PLATFORMTHEME=gtk3 does on some
+    GNOME setups): Qt falls back to its own."""
     shot = tmp_path / "shot.png"
-    env = {**bare_env(tmp_path), "QT_QPA_PLATFORM": "offscreen", "SHOPDESK_LOG_DIR": str(tmp_path / "logs")}
+    env = {**bare_env(tmp_path), "QT_QPA_PLATFORM": "offscreen", "SHOPDESK_LOG_DIR": str(tmp_path / "logs"),
+           "QT_QPA_PLATFORMTHEME": "gtk3"}
     proc = subprocess.run([str(bundle / "shopdesk"), "--demo", "--screenshot", str(shot)], capture_output=True,
                           text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
