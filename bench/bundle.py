@@ -10,14 +10,14 @@ wall time, frozen and from source, and their ratio:
   --self-test         every check: a window offscreen, QR, embedded server, keyring, CUPS
   --demo --screenshot the real app: embedded server, demo shop, window, queue loaded, screenshot saved
 
-Last run (2 cores shared with other work, Debian 12, PySide6 6.11, PyInstaller 6.22; --runs 4, screenshot 2),
-this spec against the one before it (--baseline):
-  build 137–164 s (--clean, loaded machine); bundle 496 MB in 568 files (baseline 550 MB in 750) — PySide6
-  100 MB (153), opencv_python_headless.libs 81 MB, cv2 70 MB, numpy.libs 27 MB, libpython 22 MB
+Last run (2 cores shared with other work, load average 4-6, Debian 12, PySide6 6.11, PyInstaller 6.22; --runs 4,
+screenshot 2), this spec against main's spec before #16's bundle work (--baseline, built the same day):
+  build 138 s (--clean); bundle 405 MB in 481 files (baseline 496 MB in 568) — PySide6 100 MB,
+  opencv_python_headless.libs 81 MB, cv2 70 MB, numpy.libs 27 MB, cryptography 14 MB, numpy 13 MB
   start case            frozen median / p95   baseline median / p95   source median / p95   frozen/source
-  --version               0.49 s / 0.58 s        0.55 s / 0.78 s          0.11 s / 0.12 s        4.46x
-  --self-test             5.23 s / 6.70 s        5.29 s / 6.18 s          3.95 s / 4.24 s        1.32x
-  --demo --screenshot    10.80 s / 11.80 s      10.62 s / 11.99 s         8.57 s / 9.43 s        1.26x
+  --version               0.40 s / 0.46 s        0.92 s / 1.07 s          0.23 s / 0.25 s        1.79x
+  --self-test             7.08 s / 7.28 s        9.57 s / 11.26 s         6.34 s / 9.23 s        1.12x
+  --demo --screenshot    14.00 s / 19.98 s      13.49 s / 19.27 s         9.95 s / 12.21 s       1.41x
 """
 
 from __future__ import annotations
