@@ -146,6 +146,8 @@ def test_no_ready_printer_pauses_the_shop_and_jobs_already_waiting_stay(api_shop
     assert waiting["file_id"] in [f["file_id"] for o in api_shop.get("/queue").json() for f in o["files"]]
     page = requests.get(f"{api_shop.url}/s/{api_shop.shop_id}", timeout=10).text
     assert "Paused right now" in page and 'class="badge paused"' in page and 'id="send"' not in page
+    job_page = requests.get(f"{api_shop.url}/j/{waiting['code']}", timeout=10).text  # the waiting job's page too
+    assert 'class="badge paused"' in job_page and 'class="badge open"' not in job_page
     sent = requests.post(f"{api_shop.url}/s/{api_shop.shop_id}", data={"shop_id": str(api_shop.shop_id)},
                          files=[("files[]", ("a.pdf", pdf_bytes(1), "application/pdf"))], timeout=30)
     assert sent.status_code == 409 and PAUSED_WORDS in sent.text
@@ -154,6 +156,7 @@ def test_no_ready_printer_pauses_the_shop_and_jobs_already_waiting_stay(api_shop
     assert api_shop.get("/shop").json()["paused"] is False
     page = requests.get(f"{api_shop.url}/s/{api_shop.shop_id}", timeout=10).text
     assert "Paused" not in page and 'id="send"' in page and 'class="badge open"' in page
+    assert 'class="badge open"' in requests.get(f"{api_shop.url}/j/{waiting['code']}", timeout=10).text
     assert upload_status(api_shop).status_code == 200
 
 

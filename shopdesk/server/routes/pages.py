@@ -318,7 +318,8 @@ async def _job_view(ctx: Ctx, code: str):
         order = await s.get(Order, job.order_id)
         shop = await s.get(Shop, job.shop_id)
         position = await job_service.queue_position(s, order)
-    return job, order, shop, position
+        can = await availability(s, shop)
+    return job, order, shop, position, can
 
 
 @router.get("/j/{code}", **_HTML)
@@ -333,7 +334,7 @@ async def job_page(code: str, request: Request, ctx: Ctx):
     return _job_page(*view, request=request)
 
 
-def _job_page(job: Job, order: Order, shop: Shop, position: int | None, *, request: Request,
+def _job_page(job: Job, order: Order, shop: Shop, position: int | None, can: Availability, *, request: Request,
               error: str = "", status: int = 200) -> Response:
     code = E(job.code)
     waiting = job.status == JobStatus.UPLOADED.value
@@ -368,7 +369,7 @@ def _job_page(job: Job, order: Order, shop: Shop, position: int | None, *, reque
 </section>
 <section class="card"><table class="details">{rows}</table></section>"""
     head = '<noscript><meta http-equiv="refresh" content="20"></noscript>' if not final else ""
-    return page(f"Job {job.code} — {shop.name}", content, name="job", header=_shop_header(shop), head=head,
+    return page(f"Job {job.code} — {shop.name}", content, name="job", header=_shop_header(shop, can), head=head,
                 status=status, footer=f'Link to this page: <a href="/j/{code}">{E(status_url(public_url(request), job.code))}</a>')
 
 
@@ -380,14 +381,14 @@ async def job_page_withdraw(code: str, request: Request, ctx: Ctx, confirm: str 
     view = await _job_view(ctx, code)
     if view is None:
         return _problem_page(404, "No such job", f"No job has the code '{code[:20]}'.")
-    job, order, shop, position = view
+    job, order, shop, position, can = view
     if confirm != "yes":
         c = E(job.code)
         content = (f'<section class="card"><h1>Withdraw job {c}?</h1><p>{E(job.original_name)} will not be printed '
                    'and you will not pay for it.</p>'
                    f'<form method="post" action="/j/{c}/withdraw?confirm=yes"><button class="danger" type="submit">'
                    f'Yes, withdraw it</button> <a href="/j/{c}">No, keep it</a></form></section>')
-        return page(f"Withdraw {job.code}?", content, name="confirm", header=_shop_header(shop))
+        return page(f"Withdraw {job.code}?", content, name="confirm", header=_shop_header(shop, can))
     try:
         await customer.withdraw(job.code, request, ctx)
     except ApiError as exc:
