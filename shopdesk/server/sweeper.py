@@ -1,7 +1,8 @@
 """Housekeeping that runs in every server process (each step is safe to run concurrently):
 closes shops whose heartbeat went stale, returns jobs printing at a counter that stopped answering, and
 jobs stuck in `printing` at a silent shop, to the queue (audited), and forgets old idempotency keys, rate
-counters, expired tokens, counters not heard from for a week and orphaned files.
+counters, expired tokens, counters not heard from for a week, webhook deliveries sent or given up more
+than a month ago, and orphaned files.
 
 Two rules for a printing job, because older counters do not heartbeat as themselves:
 - the job's counter heartbeats as itself (it has a `counters` row): the job goes back once that
@@ -21,10 +22,12 @@ from sqlalchemy import delete, select, update
 from ..domain.jobs import JobStatus, Move
 from . import convert, idempotency, logins, ratelimit
 from .context import ServerContext
-from .models import Counter, Job, Shop, Token
+from .models import Counter, Job, Shop, Token, WebhookDelivery
 from .services import jobs as job_service
 from .services import webhooks
 from .services.files import discard_unused
+
+DELIVERIES_KEPT = timedelta(days=30)  # delivered or failed webhook deliveries, then forgotten
 
 log = logging.getLogger("shopdesk.server.sweeper")
 
@@ -115,6 +118,9 @@ async def forget_expired(ctx: ServerContext) -> None:
     async with ctx.db.write() as s:
         await s.execute(delete(Token).where(Token.expires_at < now - timedelta(days=1)))
         await s.execute(delete(Counter).where(Counter.last_seen_at < now - timedelta(days=7)))
+        # a webhook's history: what was sent (or given up) is kept a month for the owner to look at
+        await s.execute(delete(WebhookDelivery).where(WebhookDelivery.status.in_(("delivered", "failed")),
+                                                      WebhookDelivery.created_at < now - DELIVERIES_KEPT))
 
 
 async def collect_orphans(ctx: ServerContext) -> None:

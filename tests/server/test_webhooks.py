@@ -228,3 +228,46 @@ def test_the_sweeper_closing_a_silent_shop_tells_the_receiver(tmp_path, receiver
         assert shop.get("/shop").json()["is_open"] is False
     finally:
         server.stop()
+
+
+def test_the_sweeper_forgets_deliveries_after_a_month_and_keeps_what_is_still_to_send(api_shop, receiver):
+    import asyncio
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from shopdesk.server import sweeper
+    from shopdesk.server.config import Settings
+    from shopdesk.server.context import ServerContext
+    from shopdesk.server.db import Database
+    from shopdesk.server.models import WebhookDelivery
+    from shopdesk.server.storage import FileStore
+    from tests.helpers.server import run_db
+
+    shop = api_shop
+    hook = _register(shop, receiver.url, ["job.uploaded"])
+    for _ in range(3):
+        shop.upload(pdf_bytes(1))
+    wait_until(lambda: len(receiver.events()) == 3, timeout=20, what="three deliveries")
+    old, pending, recent = (d["id"] for d in reversed(_deliveries(shop, hook["id"])))  # event ids, oldest first
+
+    async def age(s):  # two sent long ago, one of them still to be sent again (a retry not given up)
+        long_ago = datetime.now(UTC) - timedelta(days=40)
+        await s.execute(update(WebhookDelivery).where(WebhookDelivery.event_id.in_([old, pending]))
+                        .values(created_at=long_ago))
+        await s.execute(update(WebhookDelivery).where(WebhookDelivery.event_id == pending)
+                        .values(status="pending", next_attempt_at=datetime.now(UTC) + timedelta(hours=1)))
+
+    run_db(shop.server.db_url(), age)
+
+    async def sweep():
+        server = shop.server
+        settings = Settings.from_env(data_dir=server.data_dir, database_url=server.database_url)
+        ctx = ServerContext(settings, Database(settings.effective_database_url), FileStore(settings.files_dir))
+        try:
+            await sweeper.forget_expired(ctx)
+        finally:
+            await ctx.db.dispose()
+
+    asyncio.run(sweep())
+    assert sorted(d["id"] for d in _deliveries(shop, hook["id"])) == sorted([pending, recent])
