@@ -72,12 +72,13 @@ async def add_staff(body: StaffIn, request: Request, o: ShopOwner, ctx: Ctx):
     once = await Once.begin(ctx, request, o.principal.scope)
     if once.replay is not None:
         return once.replay
+    hashed = await owner_service.prehash(body.password, ctx.hashing)  # before the write transaction
 
     async def handler(s, after):
         await shop_service.get_shop(s, o.shop_id)
         user = await owner_service.add_login(s, shop_id=o.shop_id, actor=o.actor, username=body.username,
                                              password=body.password, full_name=body.full_name, role=body.role,
-                                             limiter=ctx.hashing)
+                                             limiter=ctx.hashing, password_hash=hashed)
         return 201, owner_service.staff_json(user)
 
     return await once.run(handler)
@@ -87,11 +88,13 @@ async def add_staff(body: StaffIn, request: Request, o: ShopOwner, ctx: Ctx):
 async def update_staff(user_id: Id, body: StaffUpdateIn, o: ShopOwner, ctx: Ctx):
     """Owner: disable or enable a login (disabling ends its sessions at once), reset its password, change
     its name or role. The shop's last active owner can be neither disabled nor demoted (409)."""
+    hashed = await owner_service.prehash(body.password, ctx.hashing)  # before the write transaction
     async with ctx.db.write() as s:
         user = await owner_service.change_login(
             s, shop_id=o.shop_id, user_id=user_id, actor=o.actor,
             change=owner_service.LoginChange(active=body.active, password=body.password,
-                                             full_name=body.full_name, role=body.role), limiter=ctx.hashing)
+                                             full_name=body.full_name, role=body.role), limiter=ctx.hashing,
+            password_hash=hashed)
         return JSONResponse(owner_service.staff_json(user))
 
 

@@ -160,9 +160,19 @@ async def staff_of(s: AsyncSession, shop_id: int) -> list[User]:
                                  .order_by(case((User.role == "owner", 0), else_=1), func.lower(User.username)))).all())
 
 
+async def prehash(password: str | None, limiter=None) -> str | None:
+    """The password's hash, made before the write transaction opens (argon2's ~0.1 s of CPU must not hold
+    the database's write lock); None when there is no password or its length rules it out (the service
+    then says why)."""
+    if password is None or not MIN_PASSWORD <= len(password) <= 200:
+        return None
+    return await hash_off_loop(password, limiter)
+
+
 async def add_login(s: AsyncSession, *, shop_id: int, actor: str, username: str, password: str, full_name: str,
-                    role: str, limiter=None) -> User:
-    """A new staff or owner login of the shop (409 when the username is taken)."""
+                    role: str, limiter=None, password_hash: str | None = None) -> User:
+    """A new staff or owner login of the shop (409 when the username is taken). `password_hash`: the
+    password's hash made beforehand by `prehash` (else it is made here, inside the transaction)."""
     problems = Problems()
     name = check_username(username, problems, "username")
     check_password(password, problems, "password", name)
@@ -174,7 +184,8 @@ async def add_login(s: AsyncSession, *, shop_id: int, actor: str, username: str,
     problems.raise_if_any()
     if await username_taken(s, name):
         raise Conflict(f"username: the username '{name}' is taken; choose another")
-    user = User(username=name, password_hash=await hash_off_loop(password, limiter), role=role, shop_id=shop_id,
+    user = User(username=name, password_hash=password_hash or await hash_off_loop(password, limiter), role=role,
+                shop_id=shop_id,
                 full_name=full, active=True, failed_logins=0, created_at=datetime.now(UTC))
     s.add(user)
     await s.flush()
@@ -201,9 +212,10 @@ class LoginChange:
 
 
 async def change_login(s: AsyncSession, *, shop_id: int, user_id: int, actor: str, change: LoginChange,
-                       limiter=None) -> User:
+                       limiter=None, password_hash: str | None = None) -> User:
     """Disable/enable, reset the password, rename, change the role. Disabling revokes the login's tokens
-    at once; the shop's last active owner can be neither disabled nor demoted (409)."""
+    at once; the shop's last active owner can be neither disabled nor demoted (409). `password_hash`: the
+    new password's hash made beforehand by `prehash`."""
     user = await s.get(User, user_id, with_for_update=True)
     if user is None or user.shop_id != shop_id or user.role not in SHOP_ROLES:
         raise NotFound(f"No login with id {user_id} at this shop.")
@@ -232,7 +244,7 @@ async def change_login(s: AsyncSession, *, shop_id: int, user_id: int, actor: st
             user.failed_logins, user.locked_until = 0, None
             events.append(("staff.enable", "enabled"))
     if change.password is not None:
-        user.password_hash = await hash_off_loop(change.password, limiter)
+        user.password_hash = password_hash or await hash_off_loop(change.password, limiter)
         user.failed_logins, user.locked_until = 0, None
         await revoke_tokens(s, user.id, now)  # a reset password ends the old sessions
         events.append(("staff.password", "password reset; its sessions were ended"))
