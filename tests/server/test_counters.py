@@ -233,3 +233,43 @@ def test_a_counter_that_just_started_a_job_keeps_it_though_its_heartbeat_is_old(
     assert api_shop.post(f"/queue/{job['file_id']}/print-started", json={"counter": "Slow"}).status_code == 200
     _sweep(api_shop.server)  # the job moved just now: the print-started is a sign of life
     assert api_shop.get(f"/file/{job['code']}").json()["status"] == "printing"
+
+
+def test_a_sweep_that_looked_before_the_job_moved_again_leaves_it(api_shop):
+    # The sweeper reads the printing jobs, then moves them one by one: a job given back and started again
+    # by another counter in between (still "printing", a new holder) must not be put back in the queue.
+    from sqlalchemy import select
+
+    from shopdesk.domain.jobs import Move
+    from shopdesk.server.errors import ApiError
+    from shopdesk.server.models import Job
+    from shopdesk.server.services import jobs as job_service
+
+    job = api_shop.upload(pdf_bytes(1))["files"][0]
+    fid = job["file_id"]
+    assert api_shop.post(f"/queue/{fid}/print-started", json={"counter": "Dead"}).status_code == 200
+    seen = run_db(api_shop.server.db_url(), lambda s: s.scalar(select(Job.updated_at).where(Job.id == fid)))
+    assert api_shop.post(f"/queue/{fid}/print-failed", json={"reason": "jam"}).status_code == 200
+    assert api_shop.post(f"/queue/{fid}/print-started", who="staff2", json={"counter": "Alive"}).status_code == 200
+
+    async def late_requeue(s):
+        stale = await s.get(Job, fid)
+        try:
+            await job_service.move(s, job=stale, move=Move.REQUEUE, actor="system", unmoved_since=seen,
+                                   reason="no word from Dead")
+        except ApiError as exc:
+            return exc.status
+        return None
+
+    assert run_db(api_shop.server.db_url(), late_requeue) == 409
+    now = api_shop.get(f"/file/{job['code']}").json()
+    assert now["status"] == "printing"
+    assert [a["move"] for a in api_shop.get(f"/file/{job['code']}/audit").json()][-1] == "print-started"
+
+    async def timely_requeue(s):  # the same move with what is true now does happen
+        current = await s.get(Job, fid)
+        await job_service.move(s, job=current, move=Move.REQUEUE, actor="system", unmoved_since=current.updated_at,
+                               reason="no word from Alive")
+
+    run_db(api_shop.server.db_url(), timely_requeue)
+    assert api_shop.get(f"/file/{job['code']}").json()["status"] == "uploaded"

@@ -53,17 +53,21 @@ async def job_by_code(s: AsyncSession, code: str) -> Job:
 
 async def move(s: AsyncSession, *, job: Job, move: Move, actor: str, counter: str | None = None,
                printer: str | None = None, reason: str | None = None, idempotency_key: str | None = None,
-               now: datetime | None = None, impressions: int | None = None, sheets: int | None = None) -> Job:
+               now: datetime | None = None, impressions: int | None = None, sheets: int | None = None,
+               unmoved_since: datetime | None = None) -> Job:
     """Applies one move as a conditional UPDATE (the state check and the write are one statement, so
     racing counters get exactly one winner), writes the audit entry, the money that goes with it and the
     webhook deliveries it emits (all in the caller's transaction). `impressions`/`sheets`: what the
-    counter read from CUPS, kept with a confirmed job for the reconciliation."""
+    counter read from CUPS, kept with a confirmed job for the reconciliation. `unmoved_since`: the job's
+    `updated_at` when the caller decided on the move (the sweeper): a job moved since is not moved."""
     now = now or datetime.now(UTC)
     t = TRANSITIONS[move]
     # Moves of one order are serialised on the order row (a no-op on SQLite, which serialises writers).
     await s.execute(select(Order.id).where(Order.id == job.order_id).with_for_update())
-    current = (await s.execute(select(Job.status, Job.counter).where(Job.id == job.id))).one()
+    current = (await s.execute(select(Job.status, Job.counter, Job.updated_at).where(Job.id == job.id))).one()
     previous = JobStatus(current.status)
+    if unmoved_since is not None and current.updated_at != unmoved_since:
+        raise Conflict("This job moved since it was looked at; it is left as it is.")
     try:  # the domain's rules: the move from this state, and who may report a failed print
         check_move(move, previous, current.counter or "another counter", holder=current.counter, reporter=counter)
     except IllegalMove as exc:
@@ -83,7 +87,8 @@ async def move(s: AsyncSession, *, job: Job, move: Move, actor: str, counter: st
         values.update(impressions=impressions, sheets=sheets)
     # Still conditional: the lock above is the belt, this WHERE is the braces.
     updated = (await s.scalars(
-        update(Job).where(Job.id == job.id, Job.status == previous.value).values(**values)
+        update(Job).where(Job.id == job.id, Job.status == previous.value,
+                          *([Job.updated_at == unmoved_since] if unmoved_since is not None else [])).values(**values)
         .returning(Job).execution_options(populate_existing=True)
     )).first()
     if updated is None:
