@@ -88,7 +88,7 @@ class Settings:
     webhook_max_attempts: int = 20  # SHOPDESK_WEBHOOK_MAX_ATTEMPTS (then the delivery is marked failed)
     webhook_timeout_seconds: int = 5  # SHOPDESK_WEBHOOK_TIMEOUT_SECONDS (a whole try: connect, send, status line)
     webhook_concurrency: int = 4  # SHOPDESK_WEBHOOK_CONCURRENCY (deliveries in flight, per process)
-    webhook_poll_seconds: float = 1.0  # SHOPDESK_WEBHOOK_POLL_SECONDS (how often the sender looks)
+    webhook_poll_seconds: float = 5.0  # SHOPDESK_WEBHOOK_POLL_SECONDS (how often the sender looks for retries come due)
     webhook_allow_private: int = 1  # SHOPDESK_WEBHOOK_ALLOW_PRIVATE: 0 → loopback/LAN receivers refused
     # Server processes serving this database (`serve --workers N`): each counts per-token rate limits in
     # memory and allows its share, ceil(limit / workers).

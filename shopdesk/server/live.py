@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from .signals import ACKS_CHANNEL, LOGINS_CHANNEL, QUEUE_CHANNEL
+from .signals import ACKS_CHANNEL, LOGINS_CHANNEL, QUEUE_CHANNEL, WEBHOOKS_CHANNEL
 
 log = logging.getLogger("shopdesk.server.live")
 
@@ -68,6 +68,7 @@ class Live:
         self._heard: collections.OrderedDict[tuple[str, str], None] = collections.OrderedDict()  # recent
         self._acks: collections.OrderedDict[str, set[str]] = collections.OrderedDict()  # nonce → processes
         self._waiters: dict[tuple, asyncio.Event] = {}
+        self.deliveries_due = asyncio.Event()  # webhook deliveries stored by any process: the sender looks
         self.name = secrets.token_hex(6)  # this process, in acknowledgements
         # PostgreSQL: how many server processes listen now (set by the app: a query of pg_stat_activity)
         self.count_listeners: Callable[[], Awaitable[int]] | None = None
@@ -167,7 +168,9 @@ class Live:
             self._forget_user(user_id)
         for shop_id, rev in info.get("queue_revs", {}).items():
             self._moved(shop_id, rev)
-        notified = info.get("notified", ())
+        if info.get("deliveries"):
+            self.deliveries_due.set()
+        notified = [n for n in info.get("notified", ()) if n[0] != WEBHOOKS_CHANNEL]  # nobody waits on those
         if not notified or not self.listening:
             return
         waits = []
@@ -214,6 +217,8 @@ class Live:
                 user, _, nonce = payload.partition(":")
                 self._forget_user(int(user))
                 return f"{nonce}:{self.name}"
+            elif channel == WEBHOOKS_CHANNEL:
+                self.deliveries_due.set()
             elif channel == ACKS_CHANNEL:
                 nonce, _, who = payload.partition(":")
                 self._acks.setdefault(nonce, set()).add(who)
@@ -251,7 +256,7 @@ class Listener:
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as conn:
-                    for channel in (QUEUE_CHANNEL, LOGINS_CHANNEL, ACKS_CHANNEL):
+                    for channel in (QUEUE_CHANNEL, LOGINS_CHANNEL, ACKS_CHANNEL, WEBHOOKS_CHANNEL):
                         await conn.execute(f"LISTEN {channel}")
                     self.live._listening(True)
                     while True:

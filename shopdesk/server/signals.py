@@ -1,5 +1,6 @@
 """Marks a write transaction leaves for the server processes' in-memory state (live.py): a shop's queue
-moved to a new revision, a login's sessions changed (logout, password reset, disabled, new role).
+moved to a new revision, a login's sessions changed (logout, password reset, disabled, new role),
+webhook deliveries stored (the senders wake).
 
 Each mark is kept on the session and, on PostgreSQL, also sent as a `NOTIFY` in the same transaction, so
 every server process hears it exactly when (and only if) the change commits. The process that made the
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 QUEUE_CHANNEL = "shopdesk_queue"  # payload "<shop id>:<queue revision>"
 LOGINS_CHANNEL = "shopdesk_logins"  # payload "<user id>:<nonce>"
 ACKS_CHANNEL = "shopdesk_acks"  # payload "<nonce>:<process>": a process has forgotten that login
+WEBHOOKS_CHANNEL = "shopdesk_webhooks"  # payload a nonce: webhook deliveries were stored, due now
 
 
 def _is_postgresql(s: AsyncSession) -> bool:
@@ -38,3 +40,9 @@ async def logins_changed(s: AsyncSession, user_id: int) -> None:
     """The login's tokens, role or state changed: every process forgets what it cached about it."""
     s.info.setdefault("logins", set()).add(user_id)
     await _notify(s, LOGINS_CHANNEL, f"{user_id}:{secrets.token_hex(4)}")
+
+
+async def deliveries_added(s: AsyncSession) -> None:
+    """Webhook deliveries were stored: every process's sender looks at once (it polls only for retries)."""
+    s.info["deliveries"] = True
+    await _notify(s, WEBHOOKS_CHANNEL, secrets.token_hex(4))

@@ -67,7 +67,9 @@ class Sender:
             t.cancel()
 
     async def run_forever(self) -> None:
+        due = self.ctx.live.deliveries_due  # set when any process stores deliveries (commit or NOTIFY)
         while True:
+            due.clear()  # before looking: what is stored from now on wakes the next wait
             try:
                 sent = await self.round()
             except asyncio.CancelledError:
@@ -79,8 +81,14 @@ class Sender:
                 await asyncio.sleep(0)  # let the sends start before claiming more
                 continue
             self.slot_freed.clear()
-            with contextlib.suppress(TimeoutError):  # a finished send frees a slot: look again at once
-                await asyncio.wait_for(self.slot_freed.wait(), self.ctx.settings.webhook_poll_seconds)
+            # New deliveries or a freed slot: look again at once; retries that come due: at the next poll
+            waits = [asyncio.ensure_future(self.slot_freed.wait()), asyncio.ensure_future(due.wait())]
+            try:
+                await asyncio.wait(waits, timeout=self.ctx.settings.webhook_poll_seconds,
+                                   return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for w in waits:
+                    w.cancel()
 
     async def round(self, now: datetime | None = None) -> int:
         """Claims what free slots allow and starts sending it; returns how many were started."""

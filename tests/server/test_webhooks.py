@@ -5,6 +5,7 @@ never held up by a receiver, and two server processes on one database sending ea
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 
 import pytest
@@ -271,3 +272,32 @@ def test_the_sweeper_forgets_deliveries_after_a_month_and_keeps_what_is_still_to
 
     asyncio.run(sweep())
     assert sorted(d["id"] for d in _deliveries(shop, hook["id"])) == sorted([pending, recent])
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"])
+def test_a_new_event_wakes_the_senders_at_once_not_at_their_next_poll(db, tmp_path, receiver, request):
+    # The senders poll only for retries (here once a minute): a stored delivery wakes them — on PostgreSQL
+    # through NOTIFY, also the sender of a server process that did not store it.
+    env = {"SHOPDESK_WEBHOOK_POLL_SECONDS": "60", "SHOPDESK_WEBHOOK_KEY": "one key for both"}
+    if db == "postgresql":
+        url = request.getfixturevalue("postgres").create_database("hookwake")
+        servers = [ServerProcess(tmp_path / n, database_url=url, env=env).start() for n in ("one", "two")]
+    else:
+        servers = [ServerProcess(tmp_path / "one", env=env).start()]
+    try:
+        shop = make_shop(servers[0])
+        _register(shop, receiver.url, ["job.uploaded", "job.printing"])
+        time.sleep(1.5)  # every sender has had its first look and now waits out its minute
+        f = shop.upload(pdf_bytes(1))["files"][0]
+        t0 = time.monotonic()
+        wait_until(lambda: len(receiver.events()) == 1, timeout=10, what="job.uploaded well before the poll")
+        last = servers[-1]  # on PostgreSQL the other process: its sender heard the NOTIFY
+        r = requests.post(f"{last.url}/queue/{f['file_id']}/print-started", headers=shop.headers(),
+                          json={"printer": "Front"}, timeout=10)
+        assert r.status_code == 200, r.text
+        wait_until(lambda: len(receiver.events()) == 2, timeout=10, what="job.printing well before the poll")
+        assert time.monotonic() - t0 < 20
+        assert [e["type"] for e in receiver.events()] == ["job.uploaded", "job.printing"]
+    finally:
+        for s in servers:
+            s.stop()

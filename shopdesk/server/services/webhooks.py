@@ -25,6 +25,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ...domain.jobs import Move
+from .. import signals
 from ..errors import BadRequest, Forbidden, NotFound
 from ..models import Job, Order, Shop, Webhook, WebhookDelivery
 from .views import iso, job_json, order_json
@@ -205,6 +206,8 @@ async def _store(s: AsyncSession, hooks: list[Webhook], *, shop_id: int, event_t
         s.add(WebhookDelivery(webhook_id=h.id, shop_id=shop_id, event_id=event_id, type=event_type,
                               subject=subject, body=body, created_at=now, next_attempt_at=now, attempts=0,
                               status="pending"))
+    if hooks:
+        await signals.deliveries_added(s)
 
 
 async def job_data(s: AsyncSession, job: Job) -> dict:
