@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from . import __version__
-from .logs import setup_logging
+from .logs import setup_logging, startup_mark
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,6 +40,7 @@ class EarlyServer:
     def _start(self) -> None:
         try:
             self.server.start(timeout=180)  # the very first demo generates its files (seconds on a slow PC)
+            startup_mark("server ready")
         except BaseException as exc:  # handed to whoever waits for the server
             self.error = exc
 
