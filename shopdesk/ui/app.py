@@ -86,9 +86,19 @@ def start_demo(folder: Path, early=None):
     return server, client, profile
 
 
+def take_early_server(args, kind: str):
+    """The server shopdesk/app.py started early for this start, if it is of `kind` ("demo", "shop"); used
+    once (not after Switch shop…)."""
+    early = getattr(args, "early_server", None)
+    if early is None or early.kind != kind:
+        return None
+    args.early_server = None
+    return early
+
+
 def open_demo(args) -> Session:
     folder = Path(args.data_dir) if getattr(args, "data_dir", None) else data_dir() / "demo"
-    early, args.early_server = getattr(args, "early_server", None), None  # used once (not after Switch shop)
+    early = take_early_server(args, "demo")
     # the window's modules load while the server's process starts: not after it answers
     from . import mainwindow, service  # noqa: F401
     server, client, profile = run_blocking(start_demo, folder, early)
@@ -123,6 +133,12 @@ def choose_session(args, settings: AppSettings, creds: Credentials, headless: bo
             return Session(client, profile, data_dir() / "counter")
         if settings.shop_mode == "embedded":
             try:
+                early = take_early_server(args, "shop")
+                if server is None and early is not None:
+                    from . import mainwindow, service  # noqa: F401  (while the server's process starts)
+
+                    server = run_blocking(early.wait)
+                    log.info("embedded server at %s (data in %s)", server.url, folder)
                 server = server or run_blocking(start_shop_server, folder, customer_port)
                 needed = run_blocking(ShopClient(server.url).setup_status)["needed"]
             except Exception as exc:
