@@ -129,6 +129,10 @@ def main() -> None:
             row("BEFORE: demo, later starts", [before("demo-0") for _ in range(args.rounds)], base)
         remote = configured_remote(tmp, e, args.rounds)
         row("configured shop server (saved login)", remote, base)
+        own, before_own = configured_embedded(tmp, e, args.rounds, args.before)
+        row("this computer's own shop (built-in server)", own, base)
+        if before_own:
+            row("BEFORE: this computer's own shop", before_own, base)
         mods = imported_before_window(e)
         print(f"  imported by the window's modules before it is shown: {', '.join(mods) or 'none of ' + ', '.join(HEAVY)}")
     finally:
@@ -177,6 +181,71 @@ def configured_remote(tmp: Path, e: dict, rounds: int) -> list[dict]:
         return runs
     finally:
         server.stop()
+
+
+def configured_embedded(tmp: Path, e: dict, rounds: int, before: str | None) -> tuple[list[dict], list[dict]]:
+    """A counter set up as this computer's own shop (shop_mode embedded, the shop made through POST /setup
+    as the first-run screen does, its login in the keyring), 7 jobs waiting: runs until the queue is in the
+    window, then is stopped. With `before`, the same shop with the code in that folder too, each round
+    alternating."""
+    import secrets
+
+    from shopdesk.client.api import ShopClient
+    from shopdesk.client.credentials import Credentials
+    from shopdesk.server.config import Settings
+    from shopdesk.server.embedded import EmbeddedServer
+    from shopdesk.settings import AppSettings
+    from shopdesk.ui.login import embedded_key
+    from tests.helpers.pdfs import pdf_bytes
+
+    folder = tmp / "own-shop"
+    os.environ.update({k: v for k, v in e.items() if k.startswith(("SHOPDESK_", "PYTHON_KEYRING", "XDG_"))})
+    key = secrets.token_urlsafe(24)
+    os.environ["SHOPDESK_UPLOAD_RATE_PER_MIN"] = "1000"  # the 7 uploads of this set-up only
+    with EmbeddedServer(Settings.from_env(data_dir=folder, setup_key=key)) as server:
+        client = ShopClient(server.url)
+        client.setup({"shop": {"name": "Bench Copy", "address": "", "phone": ""},
+                      "owner": {"username": "owner", "password": "bench-owner-pass", "full_name": "Owner"}}, key)
+        client.set_open(True)
+        shop_id = client.profile()["shop_id"]
+        for n in range(7):
+            r = client.session.post(f"{server.url}/upload", files=[("files[]", (f"doc{n}.pdf", pdf_bytes(n + 1),
+                                                                              "application/octet-stream"))],
+                                    data={"shop_id": str(shop_id)}, timeout=30)
+            if r.status_code >= 400:
+                raise SystemExit(f"upload to the own shop failed: {r.status_code} {r.text}")
+    settings = AppSettings.load()
+    settings.shop_mode, settings.server_url, settings.username = "embedded", "", "owner"
+    settings.save()
+    Credentials().save_password(embedded_key(folder), "owner", "bench-owner-pass")
+    runs: list[dict] = []
+    old: list[dict] = []
+    for _ in range(rounds):
+        runs.append(_until_queue([SHOPDESK, "--data-dir", str(folder)], e, ROOT))
+        if before:
+            old.append(_until_queue([sys.executable, "-m", "shopdesk.cli", "--data-dir", str(folder)],
+                                    {**e, "PYTHONPATH": str(Path(before).resolve())}, tmp))
+    return runs, old
+
+
+def _until_queue(cmd: list[str], e: dict, cwd: Path) -> dict:
+    launched = time.time()
+    p = subprocess.Popen(cmd, cwd=cwd, text=True, env={**e, "SHOPDESK_STARTUP_CLOCK": repr(launched)},
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    got: dict = {}
+    try:
+        for line in p.stderr:
+            m = re.match(r"startup: (window shown|queue shown)[^0-9]*(?:\(\d+ rows\) )?(\d+) ms", line)
+            if m:
+                got[m.group(1)] = float(m.group(2))
+            if "queue shown" in got or time.time() - launched > 60:
+                break
+    finally:
+        p.terminate()
+        p.wait(15)
+    if "queue shown" not in got:
+        raise SystemExit(f"this computer's shop did not show its queue: {cmd} {got}")
+    return got
 
 
 def _bare(py: str, e: dict) -> dict:

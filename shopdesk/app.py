@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from . import __version__
-from .logs import setup_logging
+from .logs import setup_logging, startup_mark
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,23 +23,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 class EarlyServer:
-    """The demo's built-in server, started before the window's modules are even imported: its process
-    spends seconds importing the server while this one loads Qt and builds the window (bench/start.py)."""
+    """The built-in server this start will use (the demo's, or this computer's own shop's), started before
+    the window's modules are even imported: its process spends a second or more importing the server while
+    this one loads Qt and the window (bench/start.py). `kind`: "demo" or "shop"."""
 
-    def __init__(self, folder):
+    def __init__(self, server, kind: str, timeout: float):
         import threading
 
-        from .server.config import Settings
-        from .server.embedded import EmbeddedServer
-
-        self.server = EmbeddedServer(Settings.from_env(data_dir=folder), demo=True)
+        self.server, self.kind, self.timeout = server, kind, timeout
         self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._start, name="shopdesk-early-server", daemon=True)
         self._thread.start()
 
     def _start(self) -> None:
         try:
-            self.server.start(timeout=180)  # the very first demo generates its files (seconds on a slow PC)
+            self.server.start(timeout=self.timeout)
+            startup_mark("server ready")
         except BaseException as exc:  # handed to whoever waits for the server
             self.error = exc
 
@@ -51,12 +50,32 @@ class EarlyServer:
         return self.server
 
 
-def early_demo_server(args) -> EarlyServer:
+def early_server(args) -> EarlyServer | None:
+    """The demo's server (--demo, --screenshot), or this computer's shop's when the counter is set up for
+    one that exists (shop_mode "embedded"); None otherwise (a shop server elsewhere, the first-run screen)."""
+    import secrets
     from pathlib import Path
 
-    from .settings import data_dir
+    from .settings import AppSettings, data_dir
 
-    return EarlyServer(Path(args.data_dir) if args.data_dir else data_dir() / "demo")
+    if args.demo or args.screenshot:
+        from .server.config import Settings
+        from .server.embedded import EmbeddedServer
+
+        folder = Path(args.data_dir) if args.data_dir else data_dir() / "demo"
+        # the very first demo generates its files (seconds on a slow PC)
+        return EarlyServer(EmbeddedServer(Settings.from_env(data_dir=folder), demo=True), "demo", 180)
+    settings = AppSettings.load()
+    folder = Path(args.data_dir) if args.data_dir else data_dir() / "shop"
+    if settings.shop_mode != "embedded" or not (folder / "shopdesk.db").exists():
+        return None
+    from .server.config import Settings
+    from .server.embedded import EmbeddedServer
+
+    # as ui/app.py's start_shop_server: its setup key lives only in this process and the server's
+    server = EmbeddedServer(Settings.from_env(data_dir=folder, setup_key=secrets.token_urlsafe(24)),
+                            customer_port=settings.customer_port if settings.customer_uploads else None)
+    return EarlyServer(server, "shop", 30)
 
 
 def main(argv: list[str]) -> int:
@@ -66,7 +85,7 @@ def main(argv: list[str]) -> int:
         return self_test([a for a in argv if a != "--self-test"])
     args = build_parser().parse_args(argv)
     setup_logging(args.debug)
-    args.early_server = early_demo_server(args) if (args.demo or args.screenshot) else None
+    args.early_server = early_server(args)
     from .ui.app import run
 
     return run(args)

@@ -54,3 +54,17 @@ def setup_logging(debug: bool = False, *, to_file: bool = True) -> None:
     for noisy in ("urllib3", "PIL", "multipart", "python_multipart"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     root._shopdesk_configured = True  # type: ignore[attr-defined]
+
+
+def startup_mark(what: str) -> None:
+    """With SHOPDESK_STARTUP_CLOCK=<launch time, seconds since 1970> (bench/start.py): prints to stderr how
+    long after launch `what` happened."""
+    import os
+    import sys
+    import time
+
+    try:
+        launched = float(os.environ.get("SHOPDESK_STARTUP_CLOCK", ""))
+    except ValueError:
+        return
+    print(f"startup: {what} {1000 * (time.time() - launched):.0f} ms", file=sys.stderr, flush=True)

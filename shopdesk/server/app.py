@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
         task = asyncio.create_task(sweeper.run_forever(ctx)) if sweep else None
         sender = webhook_sender.Sender(ctx, ctx.webhook_key) if sweep else None
         sending = asyncio.create_task(sender.run_forever()) if sender else None
-        warm = asyncio.create_task(ctx.file_checks.warm())
+        warm = asyncio.create_task(_warm_up(ctx))
         log.info("shopdesk server ready (database: %s)", "SQLite" if db.is_sqlite else "PostgreSQL")
         try:
             yield
@@ -81,6 +81,21 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True,
     app.add_middleware(BaseSecurityHeaders)
     _document_errors_as_served(app, routers)
     return app
+
+
+WARM_UP_AFTER_SECONDS = 2.0
+
+
+async def _warm_up(ctx: ServerContext) -> None:
+    """What only later requests need, made ready a little after the start instead of during it: the
+    first logins, the counter's window and its first queue read share two cores with it otherwise
+    (bench/start.py). A file-check worker ahead of the first upload (a forkserver and the parsers'
+    imports: about a second of CPU) and the hash an unknown user's login is checked against."""
+    from . import security
+
+    await asyncio.sleep(WARM_UP_AFTER_SECONDS)
+    await asyncio.to_thread(security.warm)
+    await ctx.file_checks.warm()
 
 
 def _document_errors_as_served(app: FastAPI, routers) -> None:

@@ -12,13 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from .config import to_sync_url
@@ -104,19 +103,57 @@ class Database:
 
 
 def migrate(url: str) -> None:
-    """Brings the schema to the newest Alembic revision (creates it on an empty database)."""
+    """Brings the schema to the newest Alembic revision (creates it on an empty database). A database
+    already at the one head revision is left as it is without loading Alembic (~0.3 s of every start)."""
     sync_url = to_sync_url(url)
     if sync_url.startswith("sqlite:///"):
         Path(sync_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.set_main_option("sqlalchemy.url", sync_url.replace("%", "%%"))
     engine = create_engine(sync_url)
     if sync_url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
     try:
+        head = head_revision()
+        if head is not None and _current_revisions(engine) == {head}:
+            return
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        cfg.set_main_option("sqlalchemy.url", sync_url.replace("%", "%%"))
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
     finally:
         engine.dispose()
+
+
+_REVISION = re.compile(r"^(down_revision|revision)\s*(?::[^=]*)?=\s*(.+?)\s*$", re.M)
+
+
+def head_revision() -> str | None:
+    """The newest migration's revision, read from the migration files' `revision` / `down_revision` lines;
+    None when that is not one plain chain with one head (then Alembic itself decides)."""
+    revisions, downs = set(), set()
+    try:
+        files = list((MIGRATIONS / "versions").glob("*.py"))
+        for f in files:
+            found = dict(m.groups() for m in _REVISION.finditer(f.read_text(encoding="utf-8")))
+            rev, down = found.get("revision", ""), found.get("down_revision", "")
+            if not re.fullmatch(r"'[^']+'|\"[^\"]+\"", rev) or not re.fullmatch(r"None|'[^']+'|\"[^\"]+\"", down):
+                return None
+            revisions.add(rev[1:-1])
+            if down != "None":
+                downs.add(down[1:-1])
+    except OSError:
+        return None
+    heads = revisions - downs
+    return heads.pop() if len(heads) == 1 and len(revisions) == len(files) else None
+
+
+def _current_revisions(engine) -> set[str]:
+    try:
+        with engine.connect() as conn:
+            return {row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))}
+    except Exception:  # no such table yet (a new database), or it cannot be read: Alembic decides
+        return set()

@@ -51,6 +51,11 @@ def _serve(settings: Settings, socks: list[socket.socket], ready, stop, parent_p
            demo: bool = False) -> None:  # the child
     import asyncio
 
+    # A daemon (it goes with the app), but this process starts the file checker's worker processes for
+    # uploads, and multiprocessing refuses to start children of a daemon (every upload was a 500): for its
+    # own children it is not one. They stop with the server (its lifespan closes the pool).
+    multiprocessing.current_process().daemon = False
+
     import uvicorn
 
     from .app import create_app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 
@@ -9,8 +10,18 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 _hasher = PasswordHasher()
-# A real hash to verify against when the user does not exist, so timing does not reveal usernames.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A real hash to verify against when the user does not exist, so timing does not reveal usernames.
+    Made at the first such login, not at import: an argon2 hash is ~0.25 s of every server start."""
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
+def warm() -> None:
+    """Makes the dummy hash now (the server does, a moment after it started)."""
+    _dummy_hash()
 
 
 def hash_password(password: str) -> str:
@@ -28,7 +39,7 @@ async def hash_off_loop(password: str, limiter=None) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

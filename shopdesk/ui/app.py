@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from ..client.api import ShopClient
 from ..client.credentials import Credentials
+from ..logs import startup_mark
 from ..printing.printers import default_printer_set
 from ..settings import AppSettings, data_dir
 from .login import embedded_key, log_in, run_blocking
@@ -85,10 +86,23 @@ def start_demo(folder: Path, early=None):
     return server, client, profile
 
 
+def take_early_server(args, kind: str):
+    """The server shopdesk/app.py started early for this start, if it is of `kind` ("demo", "shop"); used
+    once (not after Switch shop…)."""
+    early = getattr(args, "early_server", None)
+    if early is None or early.kind != kind:
+        return None
+    args.early_server = None
+    return early
+
+
 def open_demo(args) -> Session:
     folder = Path(args.data_dir) if getattr(args, "data_dir", None) else data_dir() / "demo"
-    early, args.early_server = getattr(args, "early_server", None), None  # used once (not after Switch shop)
+    early = take_early_server(args, "demo")
+    # the window's modules load while the server's process starts: not after it answers
+    from . import mainwindow, service  # noqa: F401
     server, client, profile = run_blocking(start_demo, folder, early)
+    startup_mark("logged in")
     app_data = Path(tempfile.mkdtemp(prefix="shopdesk-app-")) if args.screenshot else data_dir() / "demo-counter"
     return Session(client, profile, app_data, embedded=server, demo=True)
 
@@ -119,6 +133,12 @@ def choose_session(args, settings: AppSettings, creds: Credentials, headless: bo
             return Session(client, profile, data_dir() / "counter")
         if settings.shop_mode == "embedded":
             try:
+                early = take_early_server(args, "shop")
+                if server is None and early is not None:
+                    from . import mainwindow, service  # noqa: F401  (while the server's process starts)
+
+                    server = run_blocking(early.wait)
+                    log.info("embedded server at %s (data in %s)", server.url, folder)
                 server = server or run_blocking(start_shop_server, folder, customer_port)
                 needed = run_blocking(ShopClient(server.url).setup_status)["needed"]
             except Exception as exc:
@@ -237,15 +257,10 @@ def _report_start_times(service, window) -> None:
     """With SHOPDESK_STARTUP_CLOCK=<launch time, seconds since 1970> (bench/start.py), prints to stderr
     how long after launch the window was shown and the queue was first in it."""
     import os
-    import time
 
-    try:
-        launched = float(os.environ.get("SHOPDESK_STARTUP_CLOCK", ""))
-    except ValueError:
+    if not os.environ.get("SHOPDESK_STARTUP_CLOCK"):
         return
-
-    def say(what: str) -> None:
-        print(f"startup: {what} {1000 * (time.time() - launched):.0f} ms", file=sys.stderr, flush=True)
+    say = startup_mark
 
     QTimer.singleShot(0, lambda: say("window shown"))  # once the event loop runs: the window is up
     done = []

@@ -46,7 +46,7 @@ from ..printing.readiness import printer_report, readiness_key
 from ..printing.routing import choose_printer
 from ..printing.stages import ConfirmMode, Stage
 from ..settings import AppSettings, log_dir
-from .preview import render_first_page
+from .preview import PreviewProcess, PreviewSuperseded
 from .sounds import Sounds
 from .tasks import TaskRunner
 
@@ -90,6 +90,7 @@ class CounterService(QObject):
         self.watcher = QueueWatcher(client, self._on_queue_change, self.connection_changed.emit,
                                     on_unauthorized=self.logged_out.emit)
         self.sounds = Sounds(self.data_dir / "sounds", settings.sounds)
+        self.previews = PreviewProcess()  # its child starts with the first preview (ui/preview.py)
         self._heartbeat = QTimer(self, interval=60_000)
         self._heartbeat.timeout.connect(self.send_heartbeat)
         self._printer_timer = QTimer(self, interval=10_000)
@@ -124,6 +125,7 @@ class CounterService(QObject):
         self._printer_timer.stop()
         self.watcher.stop(timeout=2)
         self.core.stop(timeout=2)
+        self.previews.close()
         for pool in self._printer_pools.values():
             pool.wait(2000)
 
@@ -438,13 +440,14 @@ class CounterService(QObject):
 
         def work():
             path = self.cache.fetch(fid, job["sha256"])
-            return render_first_page(path, job["content_type"], width)
+            return self.previews.render(path, job["content_type"], width)  # in the previewer's process
 
         def done(image) -> None:
             self.preview_ready.emit(fid, image, "")
 
         def failed(exc: BaseException) -> None:
-            self.preview_ready.emit(fid, None, f"No preview: {exc}")
+            if not isinstance(exc, PreviewSuperseded):  # another job was selected meanwhile
+                self.preview_ready.emit(fid, None, f"No preview: {exc}")
 
         if job["status"] in WAITING:
             self.tasks.run(work, on_done=done, on_error=failed)

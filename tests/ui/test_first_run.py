@@ -263,3 +263,30 @@ def test_the_demo_says_it_is_a_demo(qtbot, home):
         session.close()
     # trying the demo chooses no shop: the next start shows the first-run screen again
     assert not AppSettings.path().exists() or json.loads(AppSettings.path().read_text())["shop_mode"] == ""
+
+
+def test_a_set_up_shop_starts_its_server_before_the_window_and_the_session_uses_that_one(qtbot, home):
+    from shopdesk.app import early_server
+
+    assert early_server(args()) is None  # not set up yet: the first-run screen starts it when asked
+
+    def create(screen):
+        fill_setup(screen, staff=None)
+        screen.create_btn.click()
+
+    with ModalDriver((SetupScreen, create)) as driver:
+        choose_session(args(), AppSettings.load(), home, headless=False).close()
+    driver.assert_finished()
+
+    early = early_server(args())  # what shopdesk/app.py does before it imports the window
+    assert early is not None and early.kind == "shop"
+    a = args(early_server=early)
+    with ModalDriver() as driver:  # the keyring's login: no dialog
+        session = choose_session(a, AppSettings.load(), home, headless=False)
+    driver.assert_finished()
+    try:
+        assert session.embedded is early.server and a.early_server is None  # used, and only once
+        assert session.client.base_url == early.server.url and session.profile["username"] == "meena"
+    finally:
+        session.close()
+    assert not early.server.running

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 
 import anyio
-import qrcode
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -268,6 +267,8 @@ async def job_qr(code: str, request: Request, ctx: Ctx):
 
 
 def qr_png(text: str, box_size: int = 10) -> bytes:
+    import qrcode  # here: the server's start does not wait for it
+
     qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=box_size, border=4)
     qr.add_data(text)
     buf = io.BytesIO()
