@@ -60,8 +60,10 @@ async def move(s: AsyncSession, *, job: Job, move: Move, actor: str, counter: st
     counter read from CUPS, kept with a confirmed job for the reconciliation."""
     now = now or datetime.now(UTC)
     t = TRANSITIONS[move]
-    # Moves of one order are serialised on the order row (a no-op on SQLite, which serialises writers).
-    await s.execute(select(Order.id).where(Order.id == job.order_id).with_for_update())
+    # Moves of one order are serialised on the order row. SQLite serialises writers itself (every write
+    # transaction begins IMMEDIATE, db.py): the statement would be a round trip that locks nothing.
+    if s.bind.dialect.name != "sqlite":
+        await s.execute(select(Order.id).where(Order.id == job.order_id).with_for_update())
     current = (await s.execute(select(Job.status, Job.counter).where(Job.id == job.id))).one()
     previous = JobStatus(current.status)
     try:  # the domain's rules: the move from this state, and who may report a failed print
