@@ -6,8 +6,10 @@ then print-failed to put the job back (not timed as print-started; reported on i
   .venv/bin/python bench/print_started.py [--rounds 200] [--sqlite-only | --postgresql-only] [--before DIR]
 
 `--before DIR`: also runs the server found in DIR (e.g. `git archive main | tar -x -C DIR`: the code
-before this change), on the same database engine, in the same run, interleaved with this one. Starts its
-own server(s) and PostgreSQL; cleans up."""
+before this change), on the same database engine, in the same run, interleaved with this one (25 rounds
+at a time). The server's CPU per request comes from /proc (all its threads; PostgreSQL's own processes
+not counted) and is the steadier number on a loaded machine. Starts its own server(s) and PostgreSQL;
+cleans up."""
 
 from __future__ import annotations
 
@@ -26,41 +28,70 @@ sys.path.insert(0, str(ROOT))
 from bench._util import pct  # noqa: E402
 
 
-def measure(server, rounds: int, label: str) -> None:
-    import requests
+class Target:
+    """One server with a shop and a waiting job; `run(n)` adds n 304s and n print-started/print-failed
+    pairs to its samples (wall time per request, the server process's CPU per request)."""
 
-    from tests.helpers.server import make_shop
+    def __init__(self, server, label: str):
+        import requests
 
-    shop = make_shop(server)
-    code = shop.upload(_pdf(), name="bench.pdf")["files"][0]["code"]
-    s = requests.Session()
-    s.headers["Authorization"] = f"Bearer {shop.token()}"
-    job = s.get(f"{shop.url}/file/{code}", timeout=10).json()
-    fid = job["file_id"]
-    r = s.get(f"{shop.url}/queue", timeout=10)
-    etag = r.headers["ETag"]
-    base, started, failed = [], [], []
-    for i in range(rounds + 10):
-        t0 = time.perf_counter()
-        r = s.get(f"{shop.url}/queue", headers={"If-None-Match": etag}, timeout=10)
-        t1 = time.perf_counter()
-        if r.status_code != 304:
-            etag = r.headers["ETag"]
-        r = s.post(f"{shop.url}/queue/{fid}/print-started", json={"printer": "Bench", "counter": "bench"},
-                   headers={"Idempotency-Key": str(uuid.uuid4())}, timeout=10)
-        t2 = time.perf_counter()
-        assert r.status_code == 200, r.text
-        r = s.post(f"{shop.url}/queue/{fid}/print-failed", json={"reason": "bench", "counter": "bench"},
-                   headers={"Idempotency-Key": str(uuid.uuid4())}, timeout=10)
-        t3 = time.perf_counter()
-        assert r.status_code == 200, r.text
-        if i >= 10:  # warm-up rounds are left out
-            base.append((t1 - t0) * 1000)
+        from tests.helpers.server import make_shop
+
+        self.server, self.label = server, label
+        shop = make_shop(server)
+        self.url = shop.url
+        code = shop.upload(_pdf(), name="bench.pdf")["files"][0]["code"]
+        self.s = requests.Session()
+        self.s.headers["Authorization"] = f"Bearer {shop.token()}"
+        self.fid = self.s.get(f"{shop.url}/file/{code}", timeout=10).json()["file_id"]
+        self.base, self.started, self.failed = [], [], []
+        self.cpu_base = self.cpu_pair = 0.0
+        self.run(5, keep=False)  # warm-up
+
+    def run(self, n: int, keep: bool = True) -> None:
+        s, url = self.s, self.url
+        base, started, failed = [], [], []
+        self.etag = s.get(f"{url}/queue", timeout=10).headers["ETag"]  # the moves below change it
+        cpu0 = _cpu(self.server)
+        for _ in range(n):
+            t0 = time.perf_counter()
+            r = s.get(f"{url}/queue", headers={"If-None-Match": self.etag}, timeout=10)
+            base.append((time.perf_counter() - t0) * 1000)
+            assert r.status_code == 304, r.status_code
+        cpu1 = _cpu(self.server)
+        for _ in range(n):
+            t1 = time.perf_counter()
+            r = s.post(f"{url}/queue/{self.fid}/print-started", json={"printer": "Bench", "counter": "bench"},
+                       headers={"Idempotency-Key": str(uuid.uuid4())}, timeout=10)
+            t2 = time.perf_counter()
+            assert r.status_code == 200, r.text
+            r = s.post(f"{url}/queue/{self.fid}/print-failed", json={"reason": "bench", "counter": "bench"},
+                       headers={"Idempotency-Key": str(uuid.uuid4())}, timeout=10)
+            t3 = time.perf_counter()
+            assert r.status_code == 200, r.text
             started.append((t2 - t1) * 1000)
             failed.append((t3 - t2) * 1000)
-    print(f"  {label:17s} GET /queue 304 (no database) median {pct(base, 50):6.2f} ms p95 {pct(base, 95):6.2f} | "
-          f"print-started median {pct(started, 50):6.2f} ms p95 {pct(started, 95):6.2f} "
-          f"({pct(started, 50) / pct(base, 50):.2f}× the 304) | print-failed median {pct(failed, 50):6.2f} ms")
+        cpu2 = _cpu(self.server)
+        if keep:
+            self.base += base
+            self.started += started
+            self.failed += failed
+            self.cpu_base += cpu1 - cpu0
+            self.cpu_pair += cpu2 - cpu1
+
+    def report(self) -> None:
+        n = len(self.base)
+        base, started = pct(self.base, 50), pct(self.started, 50)
+        print(f"  {self.label:17s} 304 (no database) median {base:5.2f} ms, CPU {self.cpu_base / n:4.2f} ms | "
+              f"print-started median {started:6.2f} ms p95 {pct(self.started, 95):6.2f} ({started / base:.2f}× the "
+              f"304) | print-failed median {pct(self.failed, 50):6.2f} ms | server CPU per print-started + "
+              f"print-failed {self.cpu_pair / n:5.2f} ms ({self.cpu_pair / self.cpu_base:.1f}× a 304's)")
+
+
+def _cpu(server) -> float:
+    """The server process's CPU time so far (all its threads), in ms."""
+    fields = Path(f"/proc/{server.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 def _pdf() -> bytes:
@@ -86,14 +117,23 @@ def main() -> None:
     trees = [("now", ROOT)] + ([("before", Path(args.before).resolve())] if args.before else [])
 
     def run(db: str, url_of) -> None:
-        for name, root in trees:
-            helpers.ROOT = root  # the server process runs `-m shopdesk.server.cli` from this tree
-            server = helpers.ServerProcess(tmp / f"{db}-{name}", database_url=url_of(name)).start()
-            try:
-                measure(server, args.rounds, f"{db} {name}")
-            finally:
+        targets, servers = [], []
+        try:
+            for name, root in trees:
+                helpers.ROOT = root  # the server process runs `-m shopdesk.server.cli` from this tree
+                try:
+                    servers.append(helpers.ServerProcess(tmp / f"{db}-{name}", database_url=url_of(name)).start())
+                finally:
+                    helpers.ROOT = ROOT
+                targets.append(Target(servers[-1], f"{db} {name}"))
+            for _ in range(args.rounds // 25):  # interleaved: the machine's load moves under both alike
+                for t in targets:
+                    t.run(25)
+            for t in targets:
+                t.report()
+        finally:
+            for server in servers:
                 server.stop()
-                helpers.ROOT = ROOT
 
     pg = None
     try:

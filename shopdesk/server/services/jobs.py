@@ -60,14 +60,18 @@ async def move(s: AsyncSession, *, job: Job, move: Move, actor: str, counter: st
     counter read from CUPS, kept with a confirmed job for the reconciliation."""
     now = now or datetime.now(UTC)
     t = TRANSITIONS[move]
-    # Moves of one order are serialised on the order row. SQLite serialises writers itself (every write
-    # transaction begins IMMEDIATE, db.py): the statement would be a round trip that locks nothing.
-    if s.bind.dialect.name != "sqlite":
+    # Moves of one order are serialised on the order row, and the job's state is read after that lock.
+    # SQLite serialises writers itself (every write transaction begins IMMEDIATE, db.py), and every
+    # caller loaded `job` inside this transaction: the two statements would be round trips that lock
+    # and learn nothing (each costs the request ~4 awaits through the whole middleware stack).
+    if s.bind.dialect.name == "sqlite":
+        status, holder = job.status, job.counter
+    else:
         await s.execute(select(Order.id).where(Order.id == job.order_id).with_for_update())
-    current = (await s.execute(select(Job.status, Job.counter).where(Job.id == job.id))).one()
-    previous = JobStatus(current.status)
+        status, holder = (await s.execute(select(Job.status, Job.counter).where(Job.id == job.id))).one()
+    previous = JobStatus(status)
     try:  # the domain's rules: the move from this state, and who may report a failed print
-        check_move(move, previous, current.counter or "another counter", holder=current.counter, reporter=counter)
+        check_move(move, previous, holder or "another counter", holder=holder, reporter=counter)
     except IllegalMove as exc:
         raise Conflict(str(exc)) from None
     values: dict = {"status": t.target.value, "updated_at": now}
@@ -80,7 +84,7 @@ async def move(s: AsyncSession, *, job: Job, move: Move, actor: str, counter: st
     elif move is Move.CONFIRM:
         if printer:
             values.update(printer=printer)
-        if counter and not current.counter:  # printed by hand: the confirming counter printed it
+        if counter and not holder:  # printed by hand: the confirming counter printed it
             values.update(counter=counter)
         values.update(impressions=impressions, sheets=sheets)
     # Still conditional: the lock above is the belt, this WHERE is the braces.
