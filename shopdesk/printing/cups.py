@@ -229,7 +229,7 @@ class CupsBackend:
                 log.info("printer %s (%s) does not answer: %s", printer, p.device_uri, exc)
                 answers = False
         return JobView(**common, printer_state=state, printer_reasons=tuple(reasons), printer_message=message,
-                       device_answers=answers)
+                       device_answers=answers, device_uri=p.device_uri)
 
     def _may_ask(self, uri: str) -> bool:
         """The device can be asked directly: an IPP printer, and not one named "localhost" by a CUPS server
@@ -268,17 +268,42 @@ class CupsBackend:
             jobs = ipp.completed_jobs(p.device_uri, timeout=self.device_timeout)
             if jobs is None:
                 return None, "the printer keeps no job history", None
-            for job in jobs:
-                if needle in str(job.get("job-name", "")):
-                    if int(job.get("job-state", 0) or 0) == JobState.COMPLETED:
-                        return True, "the printer's job history has it", _int(job.get("job-impressions-completed"))
-                    return False, "the printer says it did not complete it", None
+            mine = [j for j in jobs if needle in str(j.get("job-name", ""))]
+            done = [j for j in mine if int(j.get("job-state", 0) or 0) == JobState.COMPLETED]
+            if done:  # a copy cancelled before the one that came out does not count against it
+                return True, "the printer's job history has it", _int(done[0].get("job-impressions-completed"))
+            if mine:
+                return False, "the printer says it did not complete it", None
             up = _int(ipp.printer_status(p.device_uri, timeout=self.device_timeout).get("printer-up-time"))
         except ipp.DeviceUnreachable as exc:
             return False, f"the printer did not answer when asked ({exc})", None
         if up is not None and up < age:
             return False, "the printer was restarted while the job was in it and has no record of it", None
         return None, "the printer's job history does not go back to it", None
+
+    def device_job(self, uri: str, needle: str, age: float) -> tuple[str, int | None]:
+        """What the network printer at `uri` — where a job was sent — says of the job named with `needle`,
+        `age` seconds after it was sent, whatever CUPS now says of its queue:
+        ("in-printer" | "completed" | "ended" (cancelled or aborted there) | "none" (no record, and not
+        restarted since) | "restarted" (no record, switched off and on since) | "no-history" | "silent"
+        (does not answer), the printer's job-impressions-completed)."""
+        if not self._may_ask(uri):
+            return "no-history", None
+        try:
+            job = ipp.find_job(uri, needle, timeout=min(3.0, self.device_timeout))
+            if job is False:
+                return "no-history", None
+            if job is None:
+                up = _int(ipp.printer_status(uri, timeout=min(3.0, self.device_timeout)).get("printer-up-time"))
+                return ("restarted" if up is not None and up < age else "none"), None
+        except ipp.DeviceUnreachable:
+            return "silent", None
+        state = int(job.get("job-state", 0) or 0)
+        if state == JobState.COMPLETED:
+            return "completed", _int(job.get("job-impressions-completed"))
+        if state in (JobState.CANCELED, JobState.ABORTED):
+            return "ended", None
+        return "in-printer", None
 
     def _subscribe(self) -> None:
         self.events.subscribe()

@@ -1,7 +1,7 @@
 """Asking a network printer itself (not CUPS) how it is and what it printed: a small IPP client (RFC 8010
 encoding over HTTP) for the two read-only requests the pipeline needs — Get-Printer-Attributes (does the
-device answer, and what does it say: out of paper, jammed…) and Get-Jobs for completed jobs (the
-printer's own job history: did the job really come out). CUPS's driverless queues hide both: a printer
+device answer, and what does it say: out of paper, jammed…) and Get-Jobs (the printer's own jobs, in it
+and done: did the job really reach it, and come out). CUPS's driverless queues hide both: a printer
 switched off mid-job leaves the CUPS job "processing" for ever, and a printer restarted mid-job makes
 CUPS call the job completed."""
 
@@ -113,13 +113,34 @@ def printer_status(uri: str, timeout: float = 3.0) -> dict:
     return attrs
 
 
-def completed_jobs(uri: str, timeout: float = 3.0, limit: int = 200) -> list[dict] | None:
-    """The device's own history of completed jobs (job-name, job-state, job-impressions-completed,
-    job-media-sheets-completed); None when it will not tell (Get-Jobs refused)."""
-    extra = _attr(_KEYWORD, "which-jobs", "completed") + _attr(_INTEGER, "limit", limit)
-    extra += _attr(_KEYWORD, "requested-attributes", ["job-id", "job-name", "job-state", "job-impressions-completed",
-                                                     "job-media-sheets-completed"])
+_JOB_ATTRS = ["job-id", "job-name", "job-state", "job-impressions-completed", "job-media-sheets-completed"]
+
+
+def _jobs(uri: str, which: str, timeout: float, limit: int) -> list[dict] | None:
+    extra = _attr(_KEYWORD, "which-jobs", which) + _attr(_INTEGER, "limit", limit)
+    extra += _attr(_KEYWORD, "requested-attributes", _JOB_ATTRS)
     status, groups = _request(uri, GET_JOBS, extra, timeout)
     if status >= 0x0400:
         return None
     return [a for tag, a in groups if tag == _TAG_JOB]
+
+
+def completed_jobs(uri: str, timeout: float = 3.0, limit: int = 200) -> list[dict] | None:
+    """The device's own history of completed jobs (job-name, job-state, job-impressions-completed,
+    job-media-sheets-completed); None when it will not tell (Get-Jobs refused)."""
+    return _jobs(uri, "completed", timeout, limit)
+
+
+def find_job(uri: str, needle: str, timeout: float = 3.0, limit: int = 200) -> dict | None | bool:
+    """The device's record of the job whose name contains `needle`, whether it is still in the printer or
+    done; None when it has no such job; False when it will not tell (Get-Jobs refused both times)."""
+    told = False
+    for which in ("not-completed", "completed"):
+        jobs = _jobs(uri, which, timeout, limit)
+        if jobs is None:
+            continue
+        told = True
+        mine = [j for j in jobs if needle in str(j.get("job-name", ""))]
+        if mine:  # a copy that came out outweighs one cancelled before it (CUPS may send a job twice)
+            return next((j for j in mine if j.get("job-state") == 9), mine[0])
+    return None if told else False

@@ -68,6 +68,7 @@ class JobView:
     printer_message: str = ""
     printer_exists: bool = True
     device_answers: bool | None = None  # the network printer itself answered (None: not asked)
+    device_uri: str = ""  # where the printer's queue sends its jobs, as CUPS says now
     impressions: int | None = None  # job-impressions-completed, as CUPS counted them
     sheets: int | None = None  # job-media-sheets-completed, as CUPS counted them
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ..domain.printsettings import ColorMode, PrintMode, PrintSettings
 from .backend import Backend, PrinterUnavailable, SubmitError
+from .capabilities import not_answering_words
 from .inflight import AlreadyInFlight, InFlight, InFlightJob
 from .options import PrintRequest, check_supported, missing_capabilities, sheets_of, validate_page_ranges
 from .outcomes import JobView, Outcome, classify, judge, timeout_words, unknown_words
@@ -284,6 +285,8 @@ class PrintPipeline:
         history_lost = False
         finished_at_printer = False  # the printer itself said the job completed, while CUPS still watched it
         finished = getattr(backend, "printer_finished", None)
+        sent_to = ""  # the network printer CUPS was sending the job to (it answered while the job ran)
+        printer_silent = False  # CUPS let go of the job and that printer does not answer now
         while True:
             try:
                 view = backend.view(row.job_id, row.printer)
@@ -300,12 +303,26 @@ class PrintPipeline:
             history_lost = history_lost or (view.missing_history and not history_lost_before)
             if finished is not None and not finished_at_printer and view.device_answers and view.state == JobState.PROCESSING:
                 finished_at_printer = finished(row.printer, f"#{row.tag}")
+            if view.state == JobState.PROCESSING and view.device_answers and view.device_uri:
+                sent_to, printer_silent = view.device_uri, False
+            elif sent_to and view.state != JobState.COMPLETED:
+                # CUPS let go of a job it had been sending (its queue removed or changed, stopped,
+                # the job cancelled or aborted): a printer that already has a job prints it whatever
+                # happens to the queue, so the printer's copy decides, not CUPS's word.
+                followed, printer_silent = self._follow_at_printer(backend, row, sent_to, deadline, progress)
+                if followed is not None:
+                    return followed
+                if not printer_silent:
+                    sent_to = ""  # the printer has no copy: CUPS's word stands
             stuck_since = (stuck_since or now) if classify(view) is Outcome.STUCK else None
             outcome, words = judge(view, row.printer, stuck_for=now - stuck_since if stuck_since else 0.0,
                                    stuck_limit=self.stuck_limit)
             if outcome is Outcome.PRINTED:
                 return self._completed(backend, row, view, words, history_lost, finished_at_printer, progress)
             if outcome is Outcome.FAILED:
+                if printer_silent and view.printer_exists and view.state in (JobState.PENDING, JobState.HELD,
+                                                                             JobState.STOPPED):
+                    words = f"{not_answering_words(row.printer)} — the job was taken back."  # say why in words
                 return self._failed(row, words, cancel=True, progress=progress)
             if now > deadline:
                 return self._failed(row, timeout_words(view, row.printer, allowed), cancel=True, progress=progress)
@@ -313,6 +330,75 @@ class PrintPipeline:
                 progress(Stage.PRINTING, words, -1)
                 last_words = words
             time.sleep(self.poll_seconds)
+
+    def _follow_at_printer(self, backend: Backend, row: InFlightJob, uri: str, deadline: float,
+                           progress: Progress) -> tuple[PrintOutcome | None, bool]:
+        """The job as the network printer at `uri` has it, once CUPS has let go of it: (the outcome, or
+        None when CUPS's word stands for now; whether to ask the printer again at the next look).
+        CUPS's word stands while the printer does not answer (asked again), when it has no copy, or when
+        its copy ended while CUPS still has one to send. A printer switched on again since the job was
+        sent, with no record of it, may have printed it: CUPS's copy is cancelled and the outcome is
+        "unknown — check the output tray". Otherwise the printer's copy is followed to its end — printed
+        when the printer completes it (CUPS's copy is then cancelled: it must not be sent a second time),
+        taken back when the printer stops answering for the stuck limit, unknown when the printer loses
+        it or still has it when time runs out."""
+        ask = getattr(backend, "device_job", None)
+        if ask is None:
+            return None, False
+        needle = f"#{row.tag}"
+        where, impressions = ask(uri, needle, _age(row))
+        if where == "restarted":
+            self._cancel_in_backend(row)
+            why = "the printer was restarted while the job was in it and has no record of it"
+            return self._unconfirmed(row, unknown_words(row.printer, why), progress, {}), False
+        if where not in ("in-printer", "completed"):
+            if where != "silent":  # a silent printer is asked again at every look
+                log.info("job %s: CUPS let go of it and printer %s has no copy (%s)", row.code, row.printer, where)
+            return None, where == "silent"
+        log.warning("job %s: CUPS let go of it, but printer %s has it (%s): following it there",
+                    row.code, row.printer, where)
+        silent_since: float | None = None
+        while where in ("in-printer", "silent"):
+            now = time.monotonic()
+            silent_since = (silent_since or now) if where == "silent" else None
+            if silent_since is not None and now - silent_since >= self.stuck_limit:
+                return self._failed(row, f"{not_answering_words(row.printer)} — the job was taken back.",
+                                    cancel=True, progress=progress), False
+            if now > deadline:
+                why = "the printer still had it when the time allowed ran out"
+                self._cancel_in_backend(row)
+                return self._unconfirmed(row, unknown_words(row.printer, why), progress, {}), False
+            progress(Stage.PRINTING, f"Printing at '{row.printer}' (the job is in the printer itself)…", -1)
+            time.sleep(self.poll_seconds)
+            where, impressions = ask(uri, needle, _age(row))
+        if where == "completed":
+            self._cancel_in_backend(row)
+            return self._printed(row, f"Printed on '{row.printer}'.", progress, {"impressions": impressions}), False
+        if self._still_in_backend(backend, row):
+            log.info("job %s: printer %s's copy ended (%s); CUPS still has one", row.code, row.printer, where)
+            return None, False
+        if where == "ended":
+            return self._failed(row, f"Printer '{row.printer}' did not finish the job: it was cancelled or "
+                                     "aborted at the printer.", progress=progress), False
+        why = {"restarted": "the printer was restarted while the job was in it and has no record of it",
+               "no-history": "the printer stopped telling what it did with it"}.get(
+            where, "the printer had the job, then lost track of it")
+        return self._unconfirmed(row, unknown_words(row.printer, why), progress, {}), False
+
+    def _cancel_in_backend(self, row: InFlightJob) -> None:
+        backend = self.printers.backend_of_kind(row.backend)
+        if backend is not None and row.job_id is not None:
+            backend.cancel(row.job_id)
+
+    @staticmethod
+    def _still_in_backend(backend: Backend, row: InFlightJob) -> bool:
+        """CUPS still has the job to send (pending, held, stopped or sending)."""
+        try:
+            view = backend.view(row.job_id, row.printer)
+        except PrinterUnavailable:
+            return False
+        return view.printer_exists and view.state in (JobState.PENDING, JobState.HELD, JobState.STOPPED,
+                                                      JobState.PROCESSING)
 
     def _completed(self, backend: Backend, row: InFlightJob, view: JobView, words: str, history_lost: bool,
                    finished_at_printer: bool, progress: Progress) -> PrintOutcome:
@@ -366,10 +452,8 @@ class PrintPipeline:
         return PrintOutcome(row.file_id, row.code, row.printer, Result.PRINTED, words, row.job_id, **counted)
 
     def _failed(self, row: InFlightJob, reason: str, cancel: bool = False, progress: Progress = _noop) -> PrintOutcome:
-        if cancel and row.job_id is not None:
-            backend = self.printers.backend_of_kind(row.backend)
-            if backend is not None:
-                backend.cancel(row.job_id)  # a stuck job must not come out later: no double print
+        if cancel:
+            self._cancel_in_backend(row)  # a stuck job must not come out later: no double print
         self.reporter.print_failed(row.file_id, reason)
         self.inflight.release(row.file_id)
         log.warning("job %s failed on %s: %s", row.code, row.printer, reason)

@@ -6,9 +6,9 @@ ippeveprinter needs a D-Bus system bus for its DNS-SD (Avahi) client even with `
 `dbus-daemon` with an allow-all policy is started for it (DBUS_SYSTEM_BUS_ADDRESS points there only in
 the printers' environment). Each printer keeps every document it received (`-d dir -k`) and runs a
 command per job that writes the job's IPP attributes (ippeveprinter passes them as IPP_* variables) to
-`<dir>/jobs/<n>.env`, then sleeps for `job_seconds` (so a job is still in the printer when a test kills
+`<dir>/jobs/<n>.env`, then takes `job_seconds` (so a job is still in the printer when a test kills
 it), then adds the job's name to `<dir>/printed` (what came out: a printer switched off mid-job kills the
-command with it). Those files are the witness of what arrived at the printer.
+command with it; a job cancelled at the printer stops and is written to `<dir>/cancelled` instead). Those files are the witness of what arrived at the printer.
 
     emulators = IppEvePrinters(cupsd).start()
     front = emulators.add("EveColour", colour=True, duplex=True, media=("iso_a4_210x297mm", "iso_a3_297x420mm"))
@@ -56,9 +56,34 @@ env | grep '^IPP_' | sort > "$dir/jobs/$n.env.part"
 echo "DOCUMENT=$1" >> "$dir/jobs/$n.env.part"
 mv "$dir/jobs/$n.env.part" "$dir/jobs/$n.env"
 [ -f "$dir/state" ] && cat "$dir/state" >&2
-sleep "$(cat "$dir/job-seconds")"
+# Printing takes job-seconds, in steps of 0.2 s; a job cancelled at the printer meanwhile (Cancel-Job:
+# ippeveprinter itself lets the command run on) stops there, as a real printer's does.
+steps=$(awk "BEGIN { print int($(cat "$dir/job-seconds") * 5 + 0.999) }")
+while [ "$steps" -gt 0 ]; do
+  sleep 0.2
+  steps=$((steps - 1))
+  if ipptool -q -d "job_id=$IPP_JOB_ID" "$IPP_JOB_PRINTER_URI" "$dir/../cancelled.test" 2>/dev/null; then
+    echo "$IPP_JOB_NAME" >> "$dir/cancelled"
+    exit 0
+  fi
+done
 echo "$IPP_JOB_NAME" >> "$dir/printed"
 exit 0
+"""
+
+# ipptool's test: has the job been cancelled (ippeveprinter marks it so while its command still runs)?
+CANCELLED_TEST = """{
+  NAME "cancelled?"
+  OPERATION get-job-attributes
+  GROUP operation
+  ATTR charset attributes-charset utf-8
+  ATTR language attributes-natural-language en
+  ATTR uri printer-uri $uri
+  ATTR integer job-id $job_id
+  ATTR keyword requested-attributes job-state,job-state-reasons
+  STATUS successful-ok
+  EXPECT job-state-reasons WITH-VALUE "/processing-to-stop-point|canceled|aborted/"
+}
 """
 
 
@@ -68,9 +93,9 @@ _SIZES = {"iso_a4_210x297mm": (21000, 29700), "iso_a3_297x420mm": (29700, 42000)
 
 def available() -> str:
     """Why the emulator cannot run here ('' when it can)."""
-    for tool in (IPPEVEPRINTER, shutil.which("dbus-daemon")):
+    for tool in (IPPEVEPRINTER, shutil.which("ipptool"), shutil.which("dbus-daemon")):
         if not tool or not Path(tool).exists():
-            return "ippeveprinter (cups-ipp-utils) or dbus-daemon is not installed: scripts/bootstrap.sh test"
+            return "ippeveprinter/ipptool (cups-ipp-utils) or dbus-daemon is not installed: scripts/bootstrap.sh test"
     return ""
 
 
@@ -180,6 +205,7 @@ class IppEvePrinters:
         self.printers: dict[str, EvePrinter] = {}
 
     def start(self) -> IppEvePrinters:
+        (self.dir / "cancelled.test").write_text(CANCELLED_TEST)
         conf = self.dir / "dbus.conf"
         conf.write_text(DBUS_CONF.format(socket=self.dir / "bus"))
         self.dbus = subprocess.Popen([*_die_with_parent(), shutil.which("dbus-daemon") or "dbus-daemon",

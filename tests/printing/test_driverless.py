@@ -123,6 +123,78 @@ def test_a_printer_restarted_mid_job_is_never_confirmed(shop, tmp_path, own_eve,
     rig.close()
 
 
+def _came_out(printer, job) -> int:
+    return sum(name.startswith(job["code"] + " ") for name in printer.printed())
+
+
+@pytest.mark.slow
+def test_a_queue_removed_while_the_printer_has_the_job_counts_what_the_printer_printed(shop, tmp_path, own_eve,
+                                                                                      cupsd):
+    # The queue deleted (or its printer unplugged from CUPS) while the network printer already has the job:
+    # the printer prints it anyway. Reporting it failed would put it back in the queue: a double print.
+    printer = own_eve("EveGone", job_seconds=2)
+    rig = PrintRig(shop, tmp_path, stuck_limit=3.0)
+    job = rig.job(pdf_bytes(1))
+    seen: list[str] = []
+    removed = _once_in_printer(printer, lambda: cupsd.delete("EveGone"))
+    out = rig.pipeline.print_job(job, "EveGone", progress=lambda s, w, f: seen.append(w))
+    assert removed
+    assert out.result is Result.PRINTED, out.message
+    assert out.message == "Printed on 'EveGone'."
+    assert "Printing at 'EveGone' (the job is in the printer itself)…" in seen
+    assert _came_out(printer, job) == 1
+    assert rig.moves(job) == [("print-started", None), ("confirm", None)]
+    rig.close()
+
+
+@pytest.mark.slow
+def test_a_queue_paused_mid_job_does_not_send_it_twice(shop, tmp_path, own_eve, cupsd):
+    # Pausing a queue (cupsdisable) while its job is in the printer puts the job back to "pending" in CUPS
+    # and cancels the printer's copy; CUPS sends it again when the queue is resumed. Seen from shopdesk: CUPS
+    # let go of a job the printer had; the printer's copy ended, CUPS's stands, and that one is confirmed.
+    printer = own_eve("EvePause", job_seconds=2)
+    rig = PrintRig(shop, tmp_path, stuck_limit=30.0)
+    job = rig.job(pdf_bytes(1))
+
+    def pause_and_resume():
+        cupsd.disable("EvePause", "Paused by the shopkeeper")
+        time.sleep(1.0)
+        cupsd.enable("EvePause")
+
+    paused = _once_in_printer(printer, pause_and_resume)
+    out = rig.pipeline.print_job(job, "EvePause")
+    assert paused
+    assert out.result is Result.PRINTED, out.message
+    time.sleep(2.5)  # a third copy, if anything sent one, would be out by now
+    assert _came_out(printer, job) == 1
+    assert rig.moves(job) == [("print-started", None), ("confirm", None)]
+    rig.close()
+
+
+@pytest.mark.slow
+def test_a_printer_off_for_a_while_then_on_mid_job_is_never_confirmed_nor_sent_again(shop, tmp_path, own_eve):
+    # Off long enough for CUPS's backend to give up on it (CUPS then holds or requeues its copy), then on
+    # again with no memory of the job: it may have printed. Not confirmed, and CUPS's copy not sent again.
+    printer = own_eve("EveOffOn", job_seconds=3)
+    rig = PrintRig(shop, tmp_path, stuck_limit=20.0)
+    job = rig.job(pdf_bytes(1))
+
+    def off_then_on():
+        printer.kill()
+        time.sleep(4)
+        printer.start()
+
+    done = _once_in_printer(printer, off_then_on)
+    out = rig.pipeline.print_job(job, printer.name)
+    assert done
+    assert "unknown — check the output tray" in out.message, out.message
+    assert ("confirm", None) not in rig.moves(job)
+    time.sleep(4)  # CUPS's copy, had it been left, would have been sent again by now
+    assert _came_out(printer, job) == 0
+    assert rig.cups.job_attributes(out.cups_job_id)["job-state"] in (7, 8, 9)
+    rig.close()
+
+
 @pytest.mark.slow
 def test_paper_out_keeps_the_job_waiting_with_the_reason_then_gives_it_back(shop, tmp_path, own_eve):
     printer = own_eve("EvePaper", job_seconds=60)
