@@ -1,7 +1,8 @@
 """PrintPipeline: one job from "Print" to the shop knowing what happened.
 
 check the printer can do it → claim (double-print guard, persisted) → print-started (acknowledged, or
-nothing is printed) → download (verified) → submit to CUPS with the job's options → watch the CUPS job
+nothing is printed) and, at the same time, the download (verified) streamed into a CUPS job created held
+with the job's options → release it once both succeeded (else cancel it) → watch the CUPS job
 by its id until it ends → confirm, or cancel the CUPS job (so it cannot come out later) and report
 print-failed with the reason in words. Reports go through the durable outbox. After a restart,
 `resume()` picks up every job that was in flight. Plain blocking code: run it in a worker thread."""
