@@ -275,9 +275,11 @@ class ShopClient:
 
     # --- files ---------------------------------------------------------------------------------------
     def download_to(self, file_id: int, dest: Path, *, expected_sha256: str | None = None,
-                    progress: Callable[[int, int], None] | None = None, chunk: int = 256 * 1024) -> str:
+                    progress: Callable[[int, int], None] | None = None, chunk: int = 256 * 1024,
+                    sink: Callable[[bytes], None] | None = None) -> str:
         """Streams the file into `dest` (a temp path the caller renames); returns its SHA-256 hex.
-        Raises ChecksumError when it does not match `expected_sha256` (or the server's ETag)."""
+        Raises ChecksumError when it does not match `expected_sha256` (or the server's ETag). `sink` gets
+        every block too, as it arrives (unverified until this returns)."""
         r = self.request("GET", f"/queue/download/{file_id}", stream=True, read_timeout=60)
         total = int(r.headers.get("Content-Length") or 0)
         announced = (r.headers.get("ETag") or "").strip('"') or None
@@ -288,6 +290,8 @@ class ShopClient:
                 for block in r.iter_content(chunk):
                     out.write(block)
                     h.update(block)
+                    if sink is not None:
+                        sink(block)
                     done += len(block)
                     if progress:
                         progress(done, total)

@@ -31,20 +31,26 @@ class DownloadCache:
             raise ValueError("not a SHA-256 hex digest")
         return self.dir / sha256
 
-    def fetch(self, file_id: int, sha256: str, progress: Callable[[int, int], None] | None = None) -> Path:
+    def fetch(self, file_id: int, sha256: str, progress: Callable[[int, int], None] | None = None,
+              sink: Callable[[bytes], None] | None = None) -> Path:
+        """The verified file's path. `sink`, when given, gets the file's bytes block by block as they come
+        (from the download, or read from the cached copy): a print can stream them on while they arrive,
+        and must use them only once this returns (the SHA-256 matched)."""
         final = self.path_for(sha256)
         with self._guard:
             lock = self._locks.setdefault(sha256, threading.Lock())
         with lock:  # one download per content, however many callers want it
             if final.exists():
                 os.utime(final)
-                if progress:
+                if sink is not None:
+                    _feed(final, sink, progress)
+                elif progress:
                     size = final.stat().st_size
                     progress(size, size)
                 return final
             part = final.with_name(f"{sha256}.{threading.get_ident()}.part")
             try:
-                self.client.download_to(file_id, part, expected_sha256=sha256, progress=progress)
+                self.client.download_to(file_id, part, expected_sha256=sha256, progress=progress, sink=sink)
                 os.replace(part, final)
             except ChecksumError:
                 log.warning("download of file %s failed its checksum; discarded", file_id)
@@ -81,3 +87,17 @@ class DownloadCache:
             total -= size
             removed += 1
         return removed
+
+
+def _feed(path: Path, sink: Callable[[bytes], None], progress: Callable[[int, int], None] | None,
+          chunk: int = 1 << 20) -> None:
+    """The cached file's bytes into `sink`, block by block."""
+    total, done = path.stat().st_size, 0
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            sink(block)
+            done += len(block)
+            if progress:
+                progress(done, total)
+    if progress and not total:
+        progress(0, 0)

@@ -106,22 +106,6 @@ class Prefetcher:
         finally:
             end()
 
-    def fetch_now(self, file_id: int, sha256: str) -> None:
-        """Starts fetching one file at once, in its own thread: a Print's file while its print-started is
-        on the wire. The print's own fetch then waits for this one (one download per content) instead
-        of starting after print-started; if this one fails, the print's fetch tries again and says why.
-        A read only: if print-started is refused, the file waits in the cache like a prefetched one."""
-        if self.cache.path_for(sha256).exists():
-            return
-        threading.Thread(target=self._fetch_quietly, args=(file_id, sha256), name="shopdesk-fetch-now",
-                         daemon=True).start()
-
-    def _fetch_quietly(self, file_id: int, sha256: str) -> None:
-        try:
-            self.cache.fetch(file_id, sha256)
-        except Exception as exc:
-            log.info("early fetch of file %s: %s", file_id, exc)
-
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """True once every update so far has been looked at and nothing is being fetched (tests, bench)."""
         with self._cond:

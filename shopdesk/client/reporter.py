@@ -49,5 +49,6 @@ class ClientReporter:
         self.outbox.add("confirm", file_id, {"printer": printer, "counter": counter, "impressions": impressions,
                                              "sheets": sheets})
 
-    def fetch(self, file_id: int, sha256: str, progress: Callable[[int, int], None] | None = None) -> Path:
-        return self.cache.fetch(file_id, sha256, progress)
+    def fetch(self, file_id: int, sha256: str, progress: Callable[[int, int], None] | None = None,
+              sink: Callable[[bytes], None] | None = None) -> Path:
+        return self.cache.fetch(file_id, sha256, progress, sink)

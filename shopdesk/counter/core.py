@@ -137,14 +137,10 @@ class CounterCore:
 
     def print_job(self, job: dict, printer: str, *, customer: str = "", page_ranges: str = "",
                   progress: Progress | None = None, cover: Path | None = None) -> PrintOutcome:
-        """Prefetching waits while this job is being sent: until the printer has it, or it fails. A file
-        not prefetched yet is downloaded while print-started is on the wire, not after it."""
+        """Prefetching waits while this job is being sent: until the printer has it, or it fails. (The
+        pipeline fetches a file not prefetched yet, and sends it held to CUPS, while print-started is on
+        the wire.)"""
         end = self.prefetch.begin_sending(job.get("sha256", ""))
-        try:
-            self.pipeline.prepare(job, printer, customer=customer, page_ranges=page_ranges)
-            self.prefetch.fetch_now(int(job["file_id"]), job["sha256"])
-        except Exception:  # not printable here: print_job below raises the same, in words
-            pass
 
         def watch(stage: str, words: str, fraction: float) -> None:
             if stage not in (Stage.STARTING, Stage.DOWNLOADING):

@@ -134,13 +134,66 @@ class CupsBackend:
                 found = self.find_job(title)  # raises PrinterUnavailable if CUPS is still away
                 return found if found is not None else self._call(send, retry=False)
         except cups.IPPError as exc:
-            status, text = exc.args if len(exc.args) == 2 else (0, str(exc))
-            if status == _NOT_FOUND:
-                raise SubmitError(f"Printer '{printer}' does not exist any more. Choose another printer.") from exc
-            if status == _NOT_ACCEPTING:
-                raise SubmitError(f"Printer '{printer}' is not accepting jobs. Enable it or choose another "
-                                  "printer.") from exc
-            raise SubmitError(f"Printer '{printer}' refused the job: {text}") from exc
+            raise _refused(printer, exc) from exc
+
+    # --- held submission: the job waits in CUPS until the pipeline releases it ------------------------
+    @property
+    def can_hold(self) -> bool:
+        """Held, streamed submission works: libcups's Create-Job asks the standard server (CUPS_SERVER or
+        the local one) about the printer, so a backend pointed at another server submits whole files."""
+        return not self.server or self.server == os.environ.get("CUPS_SERVER", "")
+
+    def open_held(self, req: PrintRequest, printer: str, title: str) -> HeldJob:
+        """Creates the job in CUPS *held* (job-hold-until=indefinite) and opens its one document, to be
+        streamed with `HeldJob.write` and closed with `HeldJob.finish` — all on the calling thread. A held
+        job never prints by itself: `release()` lets it go, `cancel()` drops it. `title` carries the
+        attempt's tag, so a counter killed while the job is held finds it again (find_job). Raises
+        SubmitError (refused) or PrinterUnavailable (CUPS away: the job may exist; find it by its tag)."""
+        self._subscribe()  # before the job exists, so its end cannot be missed
+        conn = self._conn()
+        options = {**ipp_options(req), "job-hold-until": "indefinite"}
+        try:
+            job_id = int(conn.createJob(printer, title, options))
+        except cups.IPPError as exc:
+            if exc.args[:1] in [(s,) for s in _CONNECTION_LOST]:
+                self._local.conn = None
+                raise PrinterUnavailable("Lost contact with the print system (CUPS). Check that it is running, "
+                                         "then press Retry.") from exc
+            raise _refused(printer, exc) from exc
+        except (cups.HTTPError, RuntimeError) as exc:
+            self._local.conn = None
+            raise PrinterUnavailable("Lost contact with the print system (CUPS). Check that it is running, "
+                                     "then press Retry.") from exc
+        return HeldJob(self, conn, printer, job_id, req.original_name or title)
+
+    def release(self, job_id: int) -> None:
+        """Lets a held job print. SubmitError when it certainly was not released (CUPS could not be
+        reached at all, or refused: the job is gone or was not held); PrinterUnavailable when the
+        connection was lost on the way and whether CUPS released it is not known."""
+        try:
+            conn = self._conn()
+        except PrinterUnavailable as exc:
+            raise SubmitError(str(exc)) from exc
+        try:
+            conn.setJobHoldUntil(job_id, "no-hold")
+        except cups.IPPError as exc:
+            if exc.args[:1] not in [(s,) for s in _CONNECTION_LOST]:
+                raise SubmitError(f"CUPS did not release job {job_id}: {exc.args[-1] if exc.args else exc}") from exc
+            self._local.conn = None
+            raise PrinterUnavailable("Lost contact with the print system (CUPS) while releasing the job.") from exc
+        except (cups.HTTPError, RuntimeError) as exc:
+            self._local.conn = None
+            raise PrinterUnavailable("Lost contact with the print system (CUPS) while releasing the job.") from exc
+
+    def job_state(self, job_id: int) -> JobState | None:
+        """The job's state now (HELD: created held and not released); None for a job CUPS does not know.
+        PrinterUnavailable if CUPS is away."""
+        try:
+            a = self._call(lambda c: c.getJobAttributes(job_id, requested_attributes=["job-state"]))
+        except cups.IPPError:
+            return None
+        state = _int(a.get("job-state"))
+        return JobState(state) if state in JobState._value2member_map_ else None
 
     def view(self, job_id: int, printer: str) -> JobView:
         """The job and its printer now. Raises PrinterUnavailable if CUPS cannot be reached."""
@@ -288,6 +341,49 @@ class CupsBackend:
 
     def job_attributes(self, job_id: int) -> dict:
         return self._call(lambda c: c.getJobAttributes(job_id))
+
+
+_AUTO_FORMAT = "application/octet-stream"  # CUPS types the document itself, as printFile lets it
+
+
+def _refused(printer: str, exc: cups.IPPError) -> SubmitError:
+    status, text = exc.args if len(exc.args) == 2 else (0, str(exc))
+    if status == _NOT_FOUND:
+        return SubmitError(f"Printer '{printer}' does not exist any more. Choose another printer.")
+    if status == _NOT_ACCEPTING:
+        return SubmitError(f"Printer '{printer}' is not accepting jobs. Enable it or choose another printer.")
+    return SubmitError(f"Printer '{printer}' refused the job: {text}")
+
+
+class HeldJob:
+    """A job created held in CUPS with its document open (CupsBackend.open_held): `write` streams bytes
+    into it, `finish` closes the document; the job stays held until released. One thread only (it owns
+    the pycups connection the document is being sent on)."""
+
+    def __init__(self, backend: CupsBackend, conn, printer: str, job_id: int, document: str) -> None:
+        self._backend, self._conn, self.printer, self.job_id = backend, conn, printer, job_id
+        self._document, self._open = document, False
+
+    def _call(self, fn):
+        try:
+            return fn()
+        except (cups.IPPError, cups.HTTPError, RuntimeError) as exc:
+            self._backend._local.conn = None  # the connection is mid-request: never reused
+            raise PrinterUnavailable(f"Lost contact with the print system (CUPS) while sending the job: {exc}") from exc
+
+    def _begin(self) -> None:
+        if not self._open:
+            self._open = True
+            self._call(lambda: self._conn.startDocument(self.printer, self.job_id, self._document, _AUTO_FORMAT, 1))
+
+    def write(self, data: bytes) -> None:
+        self._begin()
+        if data:
+            self._call(lambda: self._conn.writeRequestData(data, len(data)))
+
+    def finish(self) -> None:
+        self._begin()
+        self._call(lambda: self._conn.finishDocument(self.printer))
 
 
 class CupsJobEvents:

@@ -1,7 +1,8 @@
 """PrintPipeline: one job from "Print" to the shop knowing what happened.
 
 check the printer can do it → claim (double-print guard, persisted) → print-started (acknowledged, or
-nothing is printed) → download (verified) → submit to CUPS with the job's options → watch the CUPS job
+nothing is printed) and, at the same time, the download (verified) streamed into a CUPS job created held
+with the job's options → release it once both succeeded (else cancel it) → watch the CUPS job
 by its id until it ends → confirm, or cancel the CUPS job (so it cannot come out later) and report
 print-failed with the reason in words. Reports go through the durable outbox. After a restart,
 `resume()` picks up every job that was in flight. Plain blocking code: run it in a worker thread."""
@@ -9,9 +10,12 @@ print-failed with the reason in words. Reports go through the durable outbox. Af
 from __future__ import annotations
 
 import enum
+import inspect
 import logging
+import queue
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -138,8 +142,10 @@ class PrintPipeline:
             old = self.inflight.get(fid)
             if old is not None and old.stage == UNKNOWN_START:
                 if _age(old) < self.start_reuse_seconds:  # Print again soon after: the same start, re-sent
-                    self.inflight.update(fid, printer=printer, backend=backend.kind, stage=InFlightStage.STARTING)
-                    return replace(old, printer=printer, backend=backend.kind, stage=InFlightStage.STARTING)
+                    tag = uuid.uuid4().hex[:8]  # a new attempt in CUPS (an old held job keeps the old tag)
+                    self.inflight.update(fid, printer=printer, backend=backend.kind, stage=InFlightStage.STARTING,
+                                         tag=tag)
+                    return replace(old, printer=printer, backend=backend.kind, stage=InFlightStage.STARTING, tag=tag)
                 self._resolve(old)  # raises while the server still cannot be reached
             return self.inflight.claim(job, printer, backend.kind, self.counter)
         except BaseException:
@@ -161,40 +167,90 @@ class PrintPipeline:
     def _print(self, row: InFlightJob, req: PrintRequest, backend: Backend, printer: str, progress: Progress,
                cover: Path | None) -> PrintOutcome:
         progress(Stage.STARTING, "Telling the server…", -1)
+        title = f"{req.job_name} #{row.tag}"  # the tag finds this job in CUPS after a crash
+        # While print-started is on the wire, the file is fetched (SHA-256 checked) and, where the backend
+        # can hold a job (CUPS), streamed into a job created held: released below only once the server
+        # acknowledged the start AND the file matched its SHA-256, cancelled otherwise. The in-flight row
+        # (with the tag) is on disk before the held job exists, so resume() finds one a crash left behind.
+        # A cover sheet must come out right before its job: then nothing is held, the job is sent after.
+        hold = cover is None and getattr(backend, "can_hold", False)
+        early = _Early(self.reporter, req, backend, printer, title, hold).start()
         try:
             self.reporter.print_started(req.file_id, printer=printer, counter=self.counter, key=row.start_key)
         except BaseException as exc:
+            early.abandon()  # nothing of it prints; the file still lands in the cache (a read only)
             if isinstance(exc, Exception) and self.reporter.is_transient(exc):
                 self.inflight.update(req.file_id, stage=UNKNOWN_START)  # it may have arrived: settle it later
             else:
                 self.inflight.release(req.file_id)  # nothing happened: the job stays with whoever has it
             raise
         try:
-            progress(Stage.DOWNLOADING, req.original_name, 0.0)
-            path = self.reporter.fetch(req.file_id, req.sha256,
-                                       lambda done, total: progress(Stage.DOWNLOADING, req.original_name,
-                                                                    done / total if total else -1))
-        except Exception as exc:
-            return self._failed(row, f"Could not download the file: {exc}", progress=progress)
-        title = f"{req.job_name} #{row.tag}"  # the tag finds this job in CUPS after a crash
-        if cover is not None:
-            self._print_cover(backend, req, printer, cover)
-        try:
-            job_id = backend.submit(req, printer, path, title)
-        except SubmitError as exc:
-            return self._failed(row, str(exc), progress=progress)
-        except Exception as exc:
-            # The connection may have dropped after CUPS took the job: look before saying it failed, or
-            # the shop would print it again.
-            job_id = self._find(backend, row)
+            early.forward(progress, req.original_name)
+        except BaseException:
+            early.abandon()
+            raise
+        if early.fetch_error is not None:
+            early.abandon()
+            return self._failed(row, f"Could not download the file: {early.fetch_error}", progress=progress)
+        if early.send_error is not None:
+            early.abandon()
+            exc = early.send_error
+            words = str(exc) if isinstance(exc, SubmitError) else f"The job could not be sent to '{printer}': {exc}"
+            if not isinstance(exc, (SubmitError, PrinterUnavailable)):
+                log.error("sending %s to %s held", req.code, printer, exc_info=exc)
+            return self._failed(row, words, progress=progress)
+        if hold:
+            job_id = self._release(backend, early)
             if job_id is None:
-                if not isinstance(exc, PrinterUnavailable):
-                    log.exception("submitting %s to %s", req.code, printer)
-                return self._failed(row, f"The job could not be sent to '{printer}': {exc}", progress=progress)
+                return self._failed(row, f"The job could not be sent to '{printer}': {early.release_error}",
+                                    progress=progress)
+        else:
+            if cover is not None:
+                self._print_cover(backend, req, printer, cover)
+            try:
+                job_id = backend.submit(req, printer, early.path, title)
+            except SubmitError as exc:
+                return self._failed(row, str(exc), progress=progress)
+            except Exception as exc:
+                # The connection may have dropped after CUPS took the job: look before saying it failed, or
+                # the shop would print it again.
+                job_id = self._find(backend, row)
+                if job_id is None:
+                    if not isinstance(exc, PrinterUnavailable):
+                        log.exception("submitting %s to %s", req.code, printer)
+                    return self._failed(row, f"The job could not be sent to '{printer}': {exc}", progress=progress)
         self.inflight.update(req.file_id, job_id=job_id, stage=InFlightStage.SUBMITTED)
         row.job_id = job_id
         progress(Stage.SENT, f"CUPS job {job_id} on {printer}", -1)
         return self._watch(row, req.sheets_hint, progress)
+
+    @staticmethod
+    def _release(backend, early: _Early) -> int | None:
+        """Lets the held job print; its id, or None when it certainly was not released (then cancelled,
+        the reason in `early.release_error`). When the answer is lost on the way, CUPS is asked whether the
+        job is still held; if that cannot be told either, the job is watched like any sent job (it is
+        either printing or held — a held job looks stuck and is cancelled after the stuck limit)."""
+        job_id = early.detach()
+        for attempt in (1, 2):
+            try:
+                backend.release(job_id)
+                return job_id
+            except SubmitError as exc:
+                early.release_error = exc
+                break
+            except PrinterUnavailable as exc:
+                early.release_error = exc
+                try:
+                    state = backend.job_state(job_id)
+                except PrinterUnavailable:
+                    log.warning("releasing CUPS job %s: %s; watching it", job_id, exc)
+                    return job_id
+                if state != JobState.HELD:
+                    return job_id  # released after all (or ended): watched like any sent job
+                log.info("CUPS job %s still held after a lost release (%s)%s", job_id, exc,
+                         "; releasing again" if attempt == 1 else "")
+        backend.cancel(job_id)
+        return None
 
     @staticmethod
     def _find(backend: Backend, row: InFlightJob) -> int | None:
@@ -422,7 +478,9 @@ class PrintPipeline:
         with its key (a start that did arrive is answered as before; one that did not now takes
         hold), so the job is this counter's for certain, then print-failed returns it to the queue.
         A refusal (another counter has it, it was cancelled) means it is not ours: forgotten. Raises
-        while the server cannot be reached."""
+        while the server cannot be reached. A held job this attempt left in CUPS (its cancel did not get
+        through) is cancelled first, when CUPS can be reached."""
+        self._drop_held(row)
         try:
             self.reporter.print_started(row.file_id, printer=row.printer, counter=self.counter, key=row.start_key)
         except Exception as exc:
@@ -432,6 +490,18 @@ class PrintPipeline:
             self.inflight.release(row.file_id)
             return None
         return self._failed(row, reason)
+
+    def _drop_held(self, row: InFlightJob) -> None:
+        backend = self.printers.backend_of_kind(row.backend)
+        state_of = getattr(backend, "job_state", None)
+        if state_of is None:
+            return
+        try:
+            found = backend.find_job(f"#{row.tag}")
+            if found is not None and state_of(found) == JobState.HELD:
+                backend.cancel(found)
+        except PrinterUnavailable as exc:
+            log.info("cannot look for a held job of %s: %s", row.code, exc)
 
     def resolve_starts(self) -> list[PrintOutcome]:
         """Settles every start whose answer never came (see UNKNOWN_START); call it now and then (the
@@ -468,10 +538,16 @@ class PrintPipeline:
             if row.job_id is None and backend is not None:
                 try:
                     found = backend.find_job(f"#{row.tag}")
+                    state = backend.job_state(found) if found is not None and hasattr(backend, "job_state") else None
                 except PrinterUnavailable as exc:
                     # Cannot tell whether CUPS has it: failing it could mean printing it twice. Keep it.
                     log.warning("cannot resume %s yet: %s", row.code, exc)
                     continue
+                if state in (JobState.HELD, JobState.CANCELED, JobState.ABORTED):
+                    # Sent held and never released (a release is recorded before anything else): it has
+                    # not printed and must not. Cancelled, then settled below as never having started.
+                    backend.cancel(found)
+                    found = None
                 if found is not None:
                     row.job_id = found
                     self.inflight.update(row.file_id, job_id=found, stage=InFlightStage.SUBMITTED)
@@ -497,3 +573,151 @@ def _age(row: InFlightJob) -> float:
         return (datetime.now(UTC) - datetime.fromisoformat(row.started_at)).total_seconds()
     except ValueError:
         return float("inf")
+
+
+_DONE = object()
+
+
+class _Early:
+    """What runs beside print-started, in its own thread: the file fetched (SHA-256 checked, into the
+    download cache) and, when `hold`, streamed as it comes into a CUPS job created held. Nothing it
+    does can print: only the pipeline releases the held job, after the start was acknowledged and the
+    file verified. `abandon()` cancels the held job (the download still lands in the cache: a read
+    only); `detach()` hands the job over for release. Progress is queued to the pipeline's own thread
+    (`forward`), so callers see every stage from the thread that called print_job, in order."""
+
+    def __init__(self, reporter, req: PrintRequest, backend, printer: str, title: str, hold: bool):
+        self.reporter, self.req, self.backend, self.printer, self.title = reporter, req, backend, printer, title
+        self.hold = hold
+        self.path: Path | None = None
+        self.job_id: int | None = None
+        self.fetch_error: Exception | None = None
+        self.send_error: Exception | None = None
+        self.release_error: Exception | None = None
+        self._maybe_created = False  # createJob's answer was lost: a held job may exist (found by its tag)
+        self._created = threading.Event()
+        self._lock = threading.Lock()
+        self._abandoned = self._detached = False
+        self._events: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="shopdesk-print-early", daemon=True)
+
+    def start(self) -> _Early:
+        self._thread.start()
+        return self
+
+    # --- the pipeline's side -------------------------------------------------------------------------
+    def forward(self, progress: Progress, name: str) -> None:
+        """Passes the download's progress on (coalesced) until the fetch and the held send are done."""
+        progress(Stage.DOWNLOADING, name, 0.0)
+        while True:
+            items = [self._events.get()]
+            while True:
+                try:
+                    items.append(self._events.get_nowait())
+                except queue.Empty:
+                    break
+            done = items[-1] is _DONE
+            last = [i for i in items if i is not _DONE]
+            if last:
+                got, total = last[-1]
+                progress(Stage.DOWNLOADING, name, got / total if total else -1)
+            if done:
+                self._thread.join()
+                return
+
+    def detach(self) -> int:
+        """The held job, for the pipeline to release: abandon() leaves it alone from now on."""
+        with self._lock:
+            self._detached = True
+        assert self.job_id is not None
+        return self.job_id
+
+    def abandon(self) -> None:
+        """Nothing of this attempt may print: stop sending, cancel the held job (if there is one)."""
+        with self._lock:
+            if self._detached or self._abandoned:
+                return
+            self._abandoned = True
+        if not self.hold:
+            return
+        if not self._created.wait(10):
+            return  # createJob still under way: the thread cancels the job itself when it returns
+        self._cancel()
+
+    def _cancel(self) -> None:
+        job_id = self.job_id
+        if job_id is None and self._maybe_created:
+            try:
+                job_id = self.backend.find_job(self.title.rpartition(" ")[2])
+            except PrinterUnavailable:
+                return  # held jobs never print by themselves; resume/resolve look again
+        if job_id is not None:
+            self.backend.cancel(job_id)
+
+    # --- the thread ----------------------------------------------------------------------------------
+    def _run(self) -> None:
+        held = None
+        try:
+            if self.hold and not self._abandoned:
+                try:
+                    held = self.backend.open_held(self.req, self.printer, self.title)
+                    self.job_id = held.job_id
+                except PrinterUnavailable as exc:
+                    self._maybe_created, self.send_error = True, exc
+                except Exception as exc:
+                    self.send_error = exc
+            self._created.set()
+            with self._lock:
+                late = self._abandoned
+            if late:
+                self._cancel()
+                held = None
+            held = self._fetch(held)
+            if held is not None and not self._abandoned and self.send_error is None:
+                try:
+                    held.finish()
+                except Exception as exc:
+                    self.send_error = exc
+        except Exception as exc:
+            self.fetch_error = exc
+        finally:
+            self._created.set()
+            self._events.put(_DONE)
+
+    def _fetch(self, held):
+        """Fetches the file; with a held job, streams it in as it comes. Returns the held job, or None once
+        sending stopped (abandoned, or CUPS failed: `send_error`; the download goes on into the cache)."""
+        sending = [held]
+
+        def sink(block: bytes) -> None:
+            job = sending[0]
+            if job is None:
+                return
+            if self._abandoned:
+                sending[0] = None
+                return
+            try:
+                job.write(block)
+            except Exception as exc:
+                self.send_error, sending[0] = exc, None
+
+        def progress(done: int, total: int) -> None:
+            self._events.put((done, total))
+
+        streams = held is not None and _takes_sink(self.reporter.fetch)
+        if streams:
+            self.path = self.reporter.fetch(self.req.file_id, self.req.sha256, progress, sink=sink)
+        else:
+            self.path = self.reporter.fetch(self.req.file_id, self.req.sha256, progress)
+            if held is not None:
+                with open(self.path, "rb") as f:
+                    while (block := f.read(1 << 20)) and sending[0] is not None:
+                        sink(block)
+        return sending[0]
+
+
+def _takes_sink(fetch) -> bool:
+    try:
+        return "sink" in inspect.signature(fetch).parameters
+    except (TypeError, ValueError):
+        return False

@@ -26,5 +26,9 @@ class JobReporter(Protocol):
         """Durable: goes through the outbox. `impressions` (job-impressions-completed as CUPS reported it)
         and `sheets` (submitted) go with the confirm for the shop's reconciliation."""
 
-    def fetch(self, file_id: int, sha256: str, progress: Callable[[int, int], None] | None = None) -> Path:
-        """Downloads (or reuses the cached, verified copy of) the file; raises on a checksum mismatch."""
+    def fetch(self, file_id: int, sha256: str, progress: Callable[[int, int], None] | None = None,
+              sink: Callable[[bytes], None] | None = None) -> Path:
+        """Downloads (or reuses the cached, verified copy of) the file; raises on a checksum mismatch.
+        Optional `sink` (a reporter may leave it out of its signature: the pipeline then streams the file
+        after fetch returns): gets the bytes block by block as they come, to be trusted only once fetch
+        returned."""

@@ -64,6 +64,12 @@ def fingerprint(request: Request, content: bytes) -> str:
     return h.hexdigest()
 
 
+class _Replayed(Exception):
+    def __init__(self, response: JSONResponse):
+        super().__init__("replayed")
+        self.response = response
+
+
 class Once:
     """`once = await Once.begin(ctx, request, scope)`; `once.replay` is the stored response of an earlier
     request with this key (return it), else `await once.run(handler)` runs the change exactly once."""
@@ -73,11 +79,16 @@ class Once:
         self.fingerprint = fingerprint
         self._legacy = f"{request.method} {request.url.path}"  # records written before fingerprints had bodies
         self.replay: JSONResponse | None = None
+        self._deferred = False
 
     @classmethod
-    async def begin(cls, ctx: ServerContext, request: Request, scope: str, *, content: bytes | None = None) -> Once:
+    async def begin(cls, ctx: ServerContext, request: Request, scope: str, *, content: bytes | None = None,
+                    deferred: bool = False) -> Once:
         """scope: the caller's (`Principal.scope`), or "anon" for a walk-in. content: what identifies the
-        request's body when it is not the raw body (an upload: its fields and the files' hashes)."""
+        request's body when it is not the raw body (an upload: its fields and the files' hashes).
+        deferred: the stored response is looked up inside run()'s write transaction, not in a read
+        transaction of its own first (`replay` stays None; run() returns the replay): one database round
+        trip fewer for a short change such as a job move, and the same answers."""
         key = request.headers.get("idempotency-key")
         if key is not None:
             key = key.strip()
@@ -86,13 +97,17 @@ class Once:
         if content is None:
             content = _canonical(await request.body()) if key else b""
         once = cls(ctx, request, caller_scope(request, scope), key, fingerprint(request, content))
-        if key:
+        once._deferred = deferred
+        if key and not deferred:
             once.replay = await once._load()
         return once
 
     async def _load(self) -> JSONResponse | None:
         async with self.ctx.db.read() as s:
             rec = await s.get(IdempotencyRecord, (self.scope, self.key))
+        return self._replay_of(rec)
+
+    def _replay_of(self, rec: IdempotencyRecord | None) -> JSONResponse | None:
         if rec is None:
             return None
         if rec.fingerprint not in (self.fingerprint, self._legacy):
@@ -108,9 +123,15 @@ class Once:
         after: AfterCommit = []
         try:
             async with self.ctx.db.write() as s:
+                if self._deferred and self.key:
+                    replay = self._replay_of(await s.get(IdempotencyRecord, (self.scope, self.key)))
+                    if replay is not None:
+                        raise _Replayed(replay)  # nothing written: the transaction is rolled back
                 status, body = await handler(s, after)
                 if self.key:
                     s.add(self._record(status, body))
+        except _Replayed as replayed:
+            return replayed.response
         except IntegrityError:
             if self.key:
                 replay = await self._load()

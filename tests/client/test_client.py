@@ -178,6 +178,19 @@ def test_download_cache_verifies_checksum_and_never_keeps_partial_files(shop, tm
     assert hashlib.sha256(cache.fetch(job["file_id"], job["sha256"]).read_bytes()).hexdigest() == job["sha256"]
 
 
+def test_download_cache_feeds_a_sink_as_the_bytes_come_downloaded_or_cached(shop, tmp_path):
+    """A print streams the file on (into a held CUPS job) while it downloads: the sink gets every byte,
+    in order, from the download and from the cached copy alike."""
+    data = pdf_bytes(4, text="streamed on")
+    up = shop.upload(data)
+    job = shop.get(f"/file/{up['files'][0]['code']}").json()
+    cache = DownloadCache(tmp_path / "cache", _client(shop))
+    for where in ("downloaded", "cached"):
+        got = bytearray()
+        path = cache.fetch(job["file_id"], job["sha256"], sink=got.extend)
+        assert bytes(got) == data == path.read_bytes(), where
+
+
 def test_a_download_torn_by_the_server_dying_leaves_nothing_in_the_cache(tmp_path):
     from PIL import Image
 

@@ -14,6 +14,7 @@ from shopdesk.printing.inflight import AlreadyInFlight
 from shopdesk.printing.options import UnsupportedOption
 from shopdesk.printing.pipeline import Result
 from shopdesk.printing.printers import PrinterSet
+from shopdesk.printing.states import JobState
 from tests.helpers.cupsd import PrivateCupsd, pdf_pages
 from tests.helpers.pdfs import pdf_bytes
 
@@ -27,6 +28,15 @@ def _wait_for_output(path, timeout=15.0):
             return
         time.sleep(0.1)
     raise AssertionError(f"{path} was not written")
+
+
+def cups_states(needle: str) -> dict[int, int]:
+    """job id → job-state of every CUPS job whose name contains `needle` (a job code, a tag)."""
+    import cups
+
+    c = cups.Connection()
+    jobs = c.getJobs(which_jobs="all", my_jobs=False, requested_attributes=["job-id", "job-name", "job-state"])
+    return {jid: int(a["job-state"]) for jid, a in jobs.items() if needle in (a.get("job-name") or "")}
 
 
 def _stages(seen: list[str]) -> list[str]:
@@ -199,8 +209,11 @@ def test_a_second_counter_gets_conflict_and_nothing_is_printed(http_rig):
     http_rig.client.print_started(job["file_id"], printer="Back", counter="Counter 2")
     with pytest.raises(ConflictError, match="already printing at Counter 2"):
         http_rig.pipeline.print_job(job, "Front")
-    assert http_rig.reporter.names() == ["print_started"]  # nothing downloaded, nothing sent to CUPS
+    # The file may have been fetched (a read) and sent held to CUPS while print-started was on the wire:
+    # nothing was reported, and whatever reached CUPS was cancelled while still held — never printed.
+    assert [n for n in http_rig.reporter.names() if n != "fetch"] == ["print_started"]
     assert http_rig.inflight.all() == []
+    assert set(cups_states(job["code"]).values()) <= {JobState.CANCELED}
 
 
 def test_the_same_job_twice_on_one_counter_is_refused(http_rig):
@@ -261,16 +274,17 @@ def test_restart_resumes_watching_a_job_in_flight(shop, tmp_path, cupsd, printer
 
 
 def test_restart_finds_a_job_cups_took_just_before_the_crash(shop, tmp_path, cupsd):
-    """The crash came after CUPS took the job but before its id was saved: the tag in the job name finds it."""
+    """The crash came after the held job was released in CUPS but before its id was saved: the tag in the
+    job name finds it, and it is not held, so it is watched to its end."""
     first = PrintRig(shop, tmp_path)
     job = first.job(pdf_bytes(1))
-    real_submit = first.cups.submit
+    real_release = first.cups.release
 
-    def submit_then_crash(*args):
-        real_submit(*args)
+    def release_then_crash(job_id):
+        real_release(job_id)
         raise Crash
 
-    first.cups.submit = submit_then_crash
+    first.cups.release = release_then_crash
     with pytest.raises(Crash):
         first.pipeline.print_job(job, "Front")
     [row] = first.inflight.all()
@@ -281,6 +295,91 @@ def test_restart_finds_a_job_cups_took_just_before_the_crash(shop, tmp_path, cup
     assert outcome.result is Result.PRINTED and outcome.cups_job_id is not None
     assert [m for m, _ in again.moves(job)] == ["print-started", "confirm"]
     again.close()
+
+
+# A counter process that stops for good while its job is held in CUPS: print-started acknowledged, the file
+# streamed in and verified, the release not yet sent. It prints "HELD <cups job id>" and waits to be killed.
+HELD_CHILD = """
+import sys, time
+from pathlib import Path
+from shopdesk.client.api import ShopClient
+from shopdesk.counter import CounterCore
+from shopdesk.printing.cups import CupsBackend
+from shopdesk.printing.printers import PrinterSet
+
+url, user, password, code, data = sys.argv[1:6]
+client = ShopClient(url)
+client.login(user, password)
+cups_backend = CupsBackend()
+
+def release(job_id):
+    print("HELD", job_id, flush=True)
+    time.sleep(600)
+
+cups_backend.release = release
+core = CounterCore(client, PrinterSet([cups_backend]), Path(data), counter="Counter 1")
+core.print_job(client.job_by_code(code), "Front")
+"""
+
+
+def test_a_counter_killed_while_its_job_is_held_in_cups_never_prints_it(shop, tmp_path, cupsd):
+    """Kill -9 between the held submission and its release: the job waits held in the real cupsd, where it
+    can never print by itself. The next start finds it by its tag (the in-flight row was on disk before
+    the job existed in CUPS), cancels it and gives the job back to the queue; printed again, it prints
+    once."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.helpers.server import ROOT
+
+    up = shop.upload(pdf_bytes(2, text="held then killed"), name="doc.pdf")
+    job = shop.get(f"/file/{up['files'][0]['code']}").json()
+    child = subprocess.Popen([sys.executable, "-c", HELD_CHILD, shop.url, *shop.staff, job["code"], str(tmp_path)],
+                             cwd=ROOT, stdout=subprocess.PIPE, text=True, env=os.environ.copy())
+    try:
+        line = child.stdout.readline().split()
+        assert line[:1] == ["HELD"], line
+        held_id = int(line[1])
+        assert cups_states(job["code"]) == {held_id: JobState.HELD}
+        assert shop.get(f"/file/{job['code']}").json()["status"] == "printing"
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(10)
+    time.sleep(1.0)  # held means held: nothing moves in CUPS while nobody releases it
+    assert cups_states(job["code"]) == {held_id: JobState.HELD}
+
+    again = PrintRig(shop, tmp_path)
+    try:
+        [outcome] = again.pipeline.resume()
+        assert outcome.result is Result.FAILED
+        assert outcome.message == "The counter stopped before the job reached the printer; it is back in the queue."
+        assert cups_states(job["code"]) == {held_id: JobState.CANCELED}
+        assert again.moves(job) == [("print-started", None), ("print-failed", outcome.message)]
+        assert again.inflight.all() == []
+        job = shop.get(f"/file/{job['code']}").json()
+        assert again.pipeline.print_job(job, "Front").result is Result.PRINTED
+        states = cups_states(job["code"])
+        assert sorted(states.values()) == [JobState.CANCELED, JobState.COMPLETED]  # printed once
+    finally:
+        again.close()
+
+
+def test_a_streamed_file_that_fails_its_checksum_is_cancelled_while_held(rig, shop):
+    """The file is streamed into the held CUPS job as it downloads; the server's copy is damaged, so the
+    SHA-256 does not match at the end: the job is cancelled without ever being released."""
+    data = pdf_bytes(3, text="damaged on the way")
+    job = rig.job(data)
+    stored = shop.server.data_dir / "files" / job["sha256"][:2] / job["sha256"]
+    stored.write_bytes(data[:-10] + b"corrupted!")
+    result = rig.pipeline.print_job(job, "Front")
+    assert result.result is Result.FAILED and result.message.startswith("Could not download the file:")
+    assert "checksum" in result.message
+    [state] = cups_states(job["code"]).values()
+    assert state == JobState.CANCELED
+    assert [m for m, _ in rig.moves(job)] == ["print-started", "print-failed"]
+    assert not rig.cache.path_for(job["sha256"]).exists()
 
 
 def test_restart_before_cups_took_the_job_returns_it_to_the_queue(shop, tmp_path, cupsd):

@@ -142,9 +142,7 @@ async def order_files(order_id: Id, p: ShopUser, ctx: Ctx):
 
 async def _run_move(request: Request, ctx, p, *, find, move: Move, counter=None, printer=None, reason=None,
                     impressions=None, sheets=None):
-    once = await Once.begin(ctx, request, p.scope)
-    if once.replay is not None:
-        return once.replay
+    once = await Once.begin(ctx, request, p.scope, deferred=True)  # looked up in the move's own transaction
 
     async def handler(s, after):
         job = await find(s)
