@@ -288,6 +288,7 @@ class PrintPipeline:
         finished = getattr(backend, "printer_finished", None)
         sent_to = ""  # the network printer CUPS was sending the job to (it answered while the job ran)
         printer_silent = False  # CUPS let go of the job and that printer does not answer now
+        cups_counted: dict = {"impressions": None, "sheets": None}
         while True:
             try:
                 view = backend.view(row.job_id, row.printer)
@@ -304,13 +305,16 @@ class PrintPipeline:
             history_lost = history_lost or (view.missing_history and not history_lost_before)
             if finished is not None and not finished_at_printer and view.device_answers and view.state == JobState.PROCESSING:
                 finished_at_printer = finished(row.printer, f"#{row.tag}")
+            for k, v in (("impressions", view.impressions), ("sheets", view.sheets)):
+                cups_counted[k] = v or cups_counted[k]  # the most CUPS counted while it had the job
             if view.state == JobState.PROCESSING and view.device_answers and view.device_uri:
                 sent_to, printer_silent = view.device_uri, False
             elif sent_to and view.state != JobState.COMPLETED:
                 # CUPS let go of a job it had been sending (its queue removed or changed, stopped,
                 # the job cancelled or aborted): a printer that already has a job prints it whatever
                 # happens to the queue, so the printer's copy decides, not CUPS's word.
-                followed, printer_silent = self._follow_at_printer(backend, row, sent_to, deadline, progress)
+                followed, printer_silent = self._follow_at_printer(backend, row, sent_to, cups_counted, deadline,
+                                                                   progress)
                 if followed is not None:
                     return followed
                 if not printer_silent:
@@ -332,7 +336,7 @@ class PrintPipeline:
                 last_words = words
             time.sleep(self.poll_seconds)
 
-    def _follow_at_printer(self, backend: Backend, row: InFlightJob, uri: str, deadline: float,
+    def _follow_at_printer(self, backend: Backend, row: InFlightJob, uri: str, cups_counted: dict, deadline: float,
                            progress: Progress) -> tuple[PrintOutcome | None, bool]:
         """The job as the network printer at `uri` has it, once CUPS has let go of it: (the outcome, or
         None when CUPS's word stands for now; whether to ask the printer again at the next look).
@@ -374,7 +378,9 @@ class PrintPipeline:
             where, impressions = ask(uri, needle, _age(row))
         if where == "completed":
             self._cancel_in_backend(row)
-            return self._printed(row, f"Printed on '{row.printer}'.", progress, {"impressions": impressions}), False
+            # what the printer counted, else what CUPS had counted (a printer may report 0 for a job it kept)
+            counted = {**cups_counted, "impressions": impressions or cups_counted["impressions"]}
+            return self._printed(row, f"Printed on '{row.printer}'.", progress, counted), False
         if self._still_in_backend(backend, row):
             log.info("job %s: printer %s's copy ended (%s); CUPS still has one", row.code, row.printer, where)
             return None, False
