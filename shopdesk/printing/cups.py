@@ -164,7 +164,9 @@ class CupsBackend:
             self._local.conn = None
             raise PrinterUnavailable("Lost contact with the print system (CUPS). Check that it is running, "
                                      "then press Retry.") from exc
-        return HeldJob(self, conn, printer, job_id, req.original_name or title)
+        # the document named by the title, not the customer's file name: CUPS types a document by its name as
+        # well as its bytes, and the stored file may be the PDF made from a Word file ("x.doc")
+        return HeldJob(self, conn, printer, job_id, title)
 
     def release(self, job_id: int) -> None:
         """Lets a held job print. SubmitError when it certainly was not released (CUPS could not be
