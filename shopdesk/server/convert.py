@@ -23,6 +23,7 @@ result is cached by the original's SHA-256 in `{files}/converted/`, so the quote
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -228,6 +229,8 @@ class Converter:
             except subprocess.TimeoutExpired:
                 killed = True
                 _kill_group(proc)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.communicate(timeout=5)  # reaps it and closes its pipe
                 log.warning("conversion of a %s file took over %s s: killed", kind, lim.timeout_seconds)
                 raise ConversionRefused(refusal(kind) + " (it took too long)") from None
             finally:
