@@ -160,24 +160,7 @@ def configured_remote(tmp: Path, e: dict, rounds: int) -> list[dict]:
         Credentials().save_password(shop.url, shop.staff[0], shop.staff[1])
         runs = []
         for _ in range(rounds):
-            launched = time.time()
-            p = subprocess.Popen([SHOPDESK], cwd=ROOT, text=True,
-                                 env={**e, "SHOPDESK_STARTUP_CLOCK": repr(launched)},
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            got: dict = {}
-            try:
-                for line in p.stderr:
-                    m = re.match(r"startup: (window shown|queue shown)[^0-9]*(?:\(\d+ rows\) )?(\d+) ms", line)
-                    if m:
-                        got[m.group(1)] = float(m.group(2))
-                    if "queue shown" in got or time.time() - launched > 60:
-                        break
-            finally:
-                p.terminate()
-                p.wait(10)
-            if "queue shown" not in got:
-                raise SystemExit(f"the configured counter did not show its queue: {got}")
-            runs.append(got)
+            runs.append(_until_queue([SHOPDESK], e, ROOT, "the configured counter"))
         return runs
     finally:
         server.stop()
@@ -228,7 +211,8 @@ def configured_embedded(tmp: Path, e: dict, rounds: int, before: str | None) -> 
     return runs, old
 
 
-def _until_queue(cmd: list[str], e: dict, cwd: Path) -> dict:
+def _until_queue(cmd: list[str], e: dict, cwd: Path, what: str = "this computer's shop") -> dict:
+    """Launches `cmd` and reads its start-up clock until the queue is shown: {"window shown": ms, …}."""
     launched = time.time()
     p = subprocess.Popen(cmd, cwd=cwd, text=True, env={**e, "SHOPDESK_STARTUP_CLOCK": repr(launched)},
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -244,7 +228,7 @@ def _until_queue(cmd: list[str], e: dict, cwd: Path) -> dict:
         p.terminate()
         p.wait(15)
     if "queue shown" not in got:
-        raise SystemExit(f"this computer's shop did not show its queue: {cmd} {got}")
+        raise SystemExit(f"{what} did not show its queue: {cmd} {got}")
     return got
 
 
