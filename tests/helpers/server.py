@@ -232,3 +232,22 @@ def login(url: str, username: str, password: str) -> str:
     r = requests.post(url + "/login", json={"username": username, "password": password}, timeout=10)
     assert r.status_code == 200, r.text
     return r.json()["token"]
+
+
+def run_server_step(server, step) -> None:
+    """Runs `await step(ctx)` once, in this process, with a ServerContext on `server`'s own database and
+    files (a sweeper step, say), as a server process would."""
+    from shopdesk.server.config import Settings
+    from shopdesk.server.context import ServerContext
+    from shopdesk.server.db import Database
+    from shopdesk.server.storage import FileStore
+
+    async def go():
+        settings = Settings.from_env(data_dir=server.data_dir, database_url=server.database_url)
+        ctx = ServerContext(settings, Database(settings.effective_database_url), FileStore(settings.files_dir))
+        try:
+            await step(ctx)
+        finally:
+            await ctx.db.dispose()
+
+    asyncio.run(go())

@@ -5,14 +5,13 @@ and the shop paused (not closed) while none is ready. Every test runs on SQLite 
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 
 import requests
 
 from shopdesk.domain.availability import COLOUR_UNAVAILABLE, DUPLEX_UNAVAILABLE, PAUSED_WORDS
 from tests.helpers.pdfs import pdf_bytes
-from tests.helpers.server import run_db
+from tests.helpers.server import run_db, run_server_step
 
 
 def printer(name: str, ready: bool = True, *, color: bool = False, duplex: bool = False,
@@ -177,20 +176,8 @@ def test_the_upload_page_says_which_settings_are_unavailable(api_shop):
 def _sweep(server) -> None:
     """One run of the per-counter sweep, in this process, against the server's own database."""
     from shopdesk.server import sweeper
-    from shopdesk.server.config import Settings
-    from shopdesk.server.context import ServerContext
-    from shopdesk.server.db import Database
-    from shopdesk.server.storage import FileStore
 
-    async def go():
-        settings = Settings.from_env(data_dir=server.data_dir, database_url=server.database_url)
-        ctx = ServerContext(settings, Database(settings.effective_database_url), FileStore(settings.files_dir))
-        try:
-            await sweeper.requeue_at_silent_counters(ctx)
-        finally:
-            await ctx.db.dispose()
-
-    asyncio.run(go())
+    run_server_step(server, sweeper.requeue_at_silent_counters)
 
 
 def test_a_job_printing_at_a_counter_that_stopped_answering_goes_back_and_others_stay(api_shop):

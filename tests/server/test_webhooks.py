@@ -232,18 +232,13 @@ def test_the_sweeper_closing_a_silent_shop_tells_the_receiver(tmp_path, receiver
 
 
 def test_the_sweeper_forgets_deliveries_after_a_month_and_keeps_what_is_still_to_send(api_shop, receiver):
-    import asyncio
     from datetime import UTC, datetime, timedelta
 
     from sqlalchemy import update
 
     from shopdesk.server import sweeper
-    from shopdesk.server.config import Settings
-    from shopdesk.server.context import ServerContext
-    from shopdesk.server.db import Database
     from shopdesk.server.models import WebhookDelivery
-    from shopdesk.server.storage import FileStore
-    from tests.helpers.server import run_db
+    from tests.helpers.server import run_db, run_server_step
 
     shop = api_shop
     hook = _register(shop, receiver.url, ["job.uploaded"])
@@ -261,16 +256,7 @@ def test_the_sweeper_forgets_deliveries_after_a_month_and_keeps_what_is_still_to
 
     run_db(shop.server.db_url(), age)
 
-    async def sweep():
-        server = shop.server
-        settings = Settings.from_env(data_dir=server.data_dir, database_url=server.database_url)
-        ctx = ServerContext(settings, Database(settings.effective_database_url), FileStore(settings.files_dir))
-        try:
-            await sweeper.forget_expired(ctx)
-        finally:
-            await ctx.db.dispose()
-
-    asyncio.run(sweep())
+    run_server_step(shop.server, sweeper.forget_expired)
     assert sorted(d["id"] for d in _deliveries(shop, hook["id"])) == sorted([pending, recent])
 
 
