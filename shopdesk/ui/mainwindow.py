@@ -142,7 +142,14 @@ def capacity_words(shop: dict) -> str:
         return ("<span style='color:#b00020'>Paused: no printer is ready — customers cannot send files "
                 "until one is</span>")
     notes = shop.get("unavailable") or []
-    return f"<span style='color:#b26a00'>{_esc('; '.join(notes))}</span>" if notes else ""
+    if not notes:
+        return ""
+    # one short line for the status bar ("Colour printing is unavailable right now" → "colour printing");
+    # the whole sentences are the label's tooltip
+    what = [n.removesuffix(" is unavailable right now") for n in notes]
+    what = [w[0].lower() + w[1:] if w[:1].isupper() and not w[1:2].isupper() and not w[1:2].isdigit() else w
+            for w in what]
+    return f"<span style='color:#b26a00'>Customers cannot choose now: {_esc(', '.join(what))}</span>"
 
 
 class MainWindow(QMainWindow):
@@ -399,6 +406,7 @@ class MainWindow(QMainWindow):
         self.open_btn.style().polish(self.open_btn)
         self.open_btn.setEnabled(self.service.can_toggle_open())
         self.capacity_label.setText(capacity_words(shop))
+        self.capacity_label.setToolTip("\n".join(f"{n}." for n in shop.get("unavailable") or []))
         self.act_payouts.setEnabled(self.service.is_owner())
         self.act_customers.setVisible(self.service.is_owner())
         self.act_end_of_day.setVisible(self.service.is_owner())

@@ -42,7 +42,9 @@ def test_a_printer_that_stops_is_told_at_once_and_the_window_says_what_customers
             cupsd.disable("Colour", "Out of toner")
             service.refresh_printers()  # what the 10 s printer timer does
             qtbot.waitUntil(lambda: _colour_ready(shop) is False, timeout=10_000)
-            qtbot.waitUntil(lambda: COLOUR_UNAVAILABLE in window.capacity_label.text(), timeout=10_000)
+            qtbot.waitUntil(lambda: "Customers cannot choose now: colour printing" in window.capacity_label.text(),
+                            timeout=10_000)
+            assert COLOUR_UNAVAILABLE in window.capacity_label.toolTip()  # the whole sentence
 
             dlg = ShopSettingsDialog(service.tasks, service.client, window)
             qtbot.addWidget(dlg)
