@@ -16,7 +16,7 @@ from . import ipp
 from .backend import PrinterUnavailable, SubmitError
 from .capabilities import REQUESTED_ATTRIBUTES, PrinterInfo, from_ipp
 from .options import PrintRequest, ipp_options
-from .outcomes import JobView
+from .outcomes import RESTARTED_WORDS, JobView
 from .states import JobState, PrinterState
 
 log = logging.getLogger("shopdesk.printing")
@@ -252,11 +252,10 @@ class CupsBackend:
         if not self._may_ask(uri):
             return False
         try:
-            jobs = ipp.completed_jobs(uri, timeout=min(3.0, self.device_timeout)) or []
+            job = ipp.pick(ipp.completed_jobs(uri, timeout=min(3.0, self.device_timeout)) or [], needle)
         except ipp.DeviceUnreachable:
             return False
-        return any(needle in str(j.get("job-name", "")) and int(j.get("job-state", 0) or 0) == JobState.COMPLETED
-                   for j in jobs)
+        return job is not None and _int(job.get("job-state")) == JobState.COMPLETED
 
     def printer_confirms(self, printer: str, needle: str, age: float) -> tuple[bool | None, str, int | None]:
         """Whether the printer agrees that the job named with `needle`, sent `age` seconds ago, came out:
@@ -270,18 +269,23 @@ class CupsBackend:
             jobs = ipp.completed_jobs(p.device_uri, timeout=self.device_timeout)
             if jobs is None:
                 return None, "the printer keeps no job history", None
-            mine = [j for j in jobs if needle in str(j.get("job-name", ""))]
-            done = [j for j in mine if int(j.get("job-state", 0) or 0) == JobState.COMPLETED]
-            if done:  # a copy cancelled before the one that came out does not count against it
-                return True, "the printer's job history has it", _int(done[0].get("job-impressions-completed"))
-            if mine:
+            job = ipp.pick(jobs, needle)
+            if job is not None:
+                if _int(job.get("job-state")) == JobState.COMPLETED:
+                    return True, "the printer's job history has it", _int(job.get("job-impressions-completed"))
                 return False, "the printer says it did not complete it", None
-            up = _int(ipp.printer_status(p.device_uri, timeout=self.device_timeout).get("printer-up-time"))
+            restarted = self._restarted_since(p.device_uri, age, self.device_timeout)
         except ipp.DeviceUnreachable as exc:
             return False, f"the printer did not answer when asked ({exc})", None
-        if up is not None and up < age:
-            return False, "the printer was restarted while the job was in it and has no record of it", None
+        if restarted:
+            return False, RESTARTED_WORDS, None
         return None, "the printer's job history does not go back to it", None
+
+    @staticmethod
+    def _restarted_since(uri: str, age: float, timeout: float) -> bool:
+        """The printer was switched on less than `age` seconds ago (its printer-up-time says so)."""
+        up = _int(ipp.printer_status(uri, timeout=timeout).get("printer-up-time"))
+        return up is not None and up < age
 
     def device_job(self, uri: str, needle: str, age: float) -> tuple[str, int | None]:
         """What the network printer at `uri` — where a job was sent — says of the job named with `needle`,
@@ -296,8 +300,7 @@ class CupsBackend:
             if job is False:
                 return "no-history", None
             if job is None:
-                up = _int(ipp.printer_status(uri, timeout=min(3.0, self.device_timeout)).get("printer-up-time"))
-                return ("restarted" if up is not None and up < age else "none"), None
+                return ("restarted" if self._restarted_since(uri, age, min(3.0, self.device_timeout)) else "none"), None
         except ipp.DeviceUnreachable:
             return "silent", None
         state = int(job.get("job-state", 0) or 0)

@@ -113,6 +113,7 @@ def printer_status(uri: str, timeout: float = 3.0) -> dict:
     return attrs
 
 
+_COMPLETED = 9  # job-state "completed" (RFC 8011 §5.3.7)
 _JOB_ATTRS = ["job-id", "job-name", "job-state", "job-impressions-completed", "job-media-sheets-completed"]
 
 
@@ -140,7 +141,14 @@ def find_job(uri: str, needle: str, timeout: float = 3.0, limit: int = 200) -> d
         if jobs is None:
             continue
         told = True
-        mine = [j for j in jobs if needle in str(j.get("job-name", ""))]
-        if mine:  # a copy that came out outweighs one cancelled before it (CUPS may send a job twice)
-            return next((j for j in mine if j.get("job-state") == 9), mine[0])
+        job = pick(jobs, needle)
+        if job is not None:
+            return job
     return None if told else False
+
+
+def pick(jobs: list[dict], needle: str) -> dict | None:
+    """The record of the job whose name contains `needle`: a copy that came out outweighs one cancelled
+    before it (CUPS may send a job twice); None when there is none."""
+    mine = [j for j in jobs if needle in str(j.get("job-name", ""))]
+    return next((j for j in mine if j.get("job-state") == _COMPLETED), mine[0] if mine else None)

@@ -153,6 +153,9 @@ def judge(view: JobView, printer: str, *, stuck_for: float = 0.0, stuck_limit: f
     return Outcome.RUNNING, "Waiting for the printer…"
 
 
+RESTARTED_WORDS = "the printer was restarted while the job was in it and has no record of it"
+
+
 def unknown_words(printer: str, why: str) -> str:
     """A job CUPS calls completed that the printer did not confirm."""
     return f"Printer '{printer}' did not confirm the job ({why}): unknown — check the output tray."

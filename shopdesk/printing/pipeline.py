@@ -26,7 +26,7 @@ from .backend import Backend, PrinterUnavailable, SubmitError
 from .capabilities import not_answering_words
 from .inflight import AlreadyInFlight, InFlight, InFlightJob
 from .options import PrintRequest, check_supported, missing_capabilities, sheets_of, validate_page_ranges
-from .outcomes import JobView, Outcome, classify, judge, timeout_words, unknown_words
+from .outcomes import RESTARTED_WORDS, JobView, Outcome, classify, judge, timeout_words, unknown_words
 from .printers import PrinterSet
 from .reporting import JobReporter
 from .stages import ConfirmMode, InFlightStage, Stage
@@ -354,8 +354,7 @@ class PrintPipeline:
         where, impressions = ask(uri, needle, _age(row))
         if where == "restarted":
             self._cancel_in_backend(row)
-            why = "the printer was restarted while the job was in it and has no record of it"
-            return self._unconfirmed(row, unknown_words(row.printer, why), progress, {}), False
+            return self._unconfirmed(row, unknown_words(row.printer, RESTARTED_WORDS), progress, {}), False
         if where not in ("in-printer", "completed"):
             if where != "silent":  # a silent printer is asked again at every look
                 log.info("job %s: CUPS let go of it and printer %s has no copy (%s)", row.code, row.printer, where)
@@ -387,7 +386,7 @@ class PrintPipeline:
         if where == "ended":
             return self._failed(row, f"Printer '{row.printer}' did not finish the job: it was cancelled or "
                                      "aborted at the printer.", progress=progress), False
-        why = {"restarted": "the printer was restarted while the job was in it and has no record of it",
+        why = {"restarted": RESTARTED_WORDS,
                "no-history": "the printer stopped telling what it did with it"}.get(
             where, "the printer had the job, then lost track of it")
         return self._unconfirmed(row, unknown_words(row.printer, why), progress, {}), False
