@@ -170,7 +170,7 @@ class Live:
             self._moved(shop_id, rev)
         if info.get("deliveries"):
             self.deliveries_due.set()
-        notified = [n for n in info.get("notified", ()) if n[0] != WEBHOOKS_CHANNEL]  # nobody waits on those
+        notified = info.get("notified", ())
         if not notified or not self.listening:
             return
         waits = []

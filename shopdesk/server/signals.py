@@ -25,10 +25,12 @@ def _is_postgresql(s: AsyncSession) -> bool:
     return s.bind is not None and s.bind.dialect.name == "postgresql"
 
 
-async def _notify(s: AsyncSession, channel: str, payload: str) -> None:
+async def _notify(s: AsyncSession, channel: str, payload: str, *, awaited: bool = True) -> None:
+    """`awaited`: the committer's answer waits for this notification's echo (or acknowledgements)."""
     if _is_postgresql(s):
         await s.execute(select(func.pg_notify(channel, payload)))
-        s.info.setdefault("notified", []).append((channel, payload))  # the committer awaits their echo
+        if awaited:
+            s.info.setdefault("notified", []).append((channel, payload))
 
 
 async def queue_changed(s: AsyncSession, shop_id: int, rev: int) -> None:
@@ -45,4 +47,4 @@ async def logins_changed(s: AsyncSession, user_id: int) -> None:
 async def deliveries_added(s: AsyncSession) -> None:
     """Webhook deliveries were stored: every process's sender looks at once (it polls only for retries)."""
     s.info["deliveries"] = True
-    await _notify(s, WEBHOOKS_CHANNEL, secrets.token_hex(4))
+    await _notify(s, WEBHOOKS_CHANNEL, secrets.token_hex(4), awaited=False)  # nobody's answer waits on it

@@ -63,7 +63,8 @@ async def requeue_stuck_jobs(ctx: ServerContext, now: datetime | None = None) ->
                 continue
             try:
                 await job_service.move(s, job=job, move=Move.REQUEUE, actor="system", now=now,
-                                       unmoved_since=job.updated_at, reason=f"no word from {job.counter or 'the counter'} for "
+                                       unmoved_since=job.updated_at,
+                                       reason=f"no word from {job.counter or 'the counter'} for "
                                               f"{ctx.settings.requeue_after_seconds // 60} min; back in the queue")
             except Exception as exc:  # another process moved it first
                 log.info("requeue of job %s skipped: %s", job.id, exc)

@@ -184,8 +184,8 @@ async def add_login(s: AsyncSession, *, shop_id: int, actor: str, username: str,
     problems.raise_if_any()
     if await username_taken(s, name):
         raise Conflict(f"username: the username '{name}' is taken; choose another")
-    user = User(username=name, password_hash=password_hash or await hash_off_loop(password, limiter), role=role,
-                shop_id=shop_id,
+    password_hash = password_hash or await hash_off_loop(password, limiter)
+    user = User(username=name, password_hash=password_hash, role=role, shop_id=shop_id,
                 full_name=full, active=True, failed_logins=0, created_at=datetime.now(UTC))
     s.add(user)
     await s.flush()
