@@ -10,16 +10,24 @@ from fastapi import Path
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 
-def _encodable(value: str) -> str:
+def _utf8(value: str) -> str:
     """Refuses text that cannot be stored (lone UTF-16 surrogates from JSON escapes)."""
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise ValueError("contains characters that are not valid text") from exc
-    return value.replace("\x00", "")
+    return value
+
+
+def _encodable(value: str) -> str:
+    """Valid text without NUL characters (PostgreSQL cannot store them in text)."""
+    return _utf8(value).replace("\x00", "")
 
 
 Text = Annotated[str, AfterValidator(_encodable)]
+# A password is only hashed, never stored as text: it is kept exactly as typed (a NUL is not dropped, so
+# its length is the length the schema promised and it logs in exactly as it was set).
+Password = Annotated[str, AfterValidator(_utf8)]
 # Database ids are 32-bit; a bigger number is simply unknown (validated as 400, never a 500).
 Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
@@ -61,7 +69,7 @@ def errors(*codes: int) -> dict:
 
 class LoginIn(In):
     username: Text = Field(min_length=1, max_length=80)
-    password: Text = Field(min_length=1, max_length=200)
+    password: Password = Field(min_length=1, max_length=200)
 
 
 class LoginOut(BaseModel):
@@ -382,14 +390,14 @@ class StaffOut(BaseModel):
 
 class StaffIn(In):
     username: Text = Field(min_length=1, max_length=80, description="no spaces")
-    password: Text = Field(min_length=10, max_length=200, description="at least 10 characters, not the username")
+    password: Password = Field(min_length=10, max_length=200, description="at least 10 characters, not the username")
     full_name: Text = Field(default="", max_length=120)
     role: Literal["staff", "owner"] = "staff"
 
 
 class StaffUpdateIn(In):
     active: bool | None = None
-    password: Text | None = Field(default=None, min_length=10, max_length=200, description="at least 10 characters")
+    password: Password | None = Field(default=None, min_length=10, max_length=200, description="at least 10 characters")
     full_name: Text | None = Field(default=None, max_length=120)
     role: Literal["staff", "owner"] | None = None
 
@@ -412,7 +420,7 @@ class SetupShopIn(In):
 
 class SetupLoginIn(In):
     username: Text = Field(min_length=1, max_length=80, description="no spaces")
-    password: Text = Field(min_length=10, max_length=200, description="at least 10 characters, not the username")
+    password: Password = Field(min_length=10, max_length=200, description="at least 10 characters, not the username")
     full_name: Text = Field(default="", max_length=120)
 
 
