@@ -20,13 +20,13 @@ def _utf8(value: str) -> str:
 
 
 def _encodable(value: str) -> str:
-    """Valid text without NUL characters (PostgreSQL cannot store them in text)."""
-    return _utf8(value).replace("\x00", "")
+    """Valid text without NUL characters (PostgreSQL cannot store them in text): each becomes U+FFFD, so
+    the text keeps the length its schema promised (a name of one NUL is one character, not refused)."""
+    return _utf8(value).replace("\x00", "\ufffd")
 
 
 Text = Annotated[str, AfterValidator(_encodable)]
-# A password is only hashed, never stored as text: it is kept exactly as typed (a NUL is not dropped, so
-# its length is the length the schema promised and it logs in exactly as it was set).
+# A password is only hashed, never stored as text: it is kept exactly as typed, and logs in as it was set.
 Password = Annotated[str, AfterValidator(_utf8)]
 # Database ids are 32-bit; a bigger number is simply unknown (validated as 400, never a 500).
 Id = Annotated[int, Path(ge=1, le=2_147_483_647)]

@@ -145,8 +145,8 @@ def test_password_reset_ends_old_sessions_and_the_new_password_works(api_shop):
 
 
 def test_a_password_is_kept_exactly_as_given(api_shop):
-    """Names lose NUL characters (PostgreSQL cannot store them); a password is only hashed, so it keeps
-    every character it was set with: ten characters with a NUL among them are ten, and log in as set."""
+    """A NUL in a name becomes U+FFFD (PostgreSQL cannot store it); a password is only hashed, so it keeps
+    every character it was set with and logs in only as set."""
     uid = next(u["id"] for u in api_shop.get("/shop/staff", who="owner").json() if u["username"] == api_shop.staff[0])
     odd = "pass\x00word-1"[:10]
     assert len(odd) == 10
@@ -156,6 +156,8 @@ def test_a_password_is_kept_exactly_as_given(api_shop):
     assert requests.post(api_shop.url + "/login", json={"username": api_shop.staff[0],
                                                         "password": odd.replace("\x00", "")},
                          timeout=10).status_code == 401
+    renamed = api_shop.put(f"/shop/staff/{uid}", who="owner", json={"full_name": "\x00"})
+    assert renamed.status_code == 200 and renamed.json()["full_name"] == "\ufffd", renamed.text
 
 
 def test_the_last_active_owner_can_be_neither_disabled_nor_demoted(api_shop):
