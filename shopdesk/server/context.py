@@ -68,6 +68,7 @@ class ServerContext:
     def __post_init__(self) -> None:
         self.live = Live(postgresql=not self.db.is_sqlite, notifier=self.notifier)
         self.db.on_commit = self.live.committed
+        self.db.live = self.live
         self.limits = LocalLimiter(self.settings.workers)
 
     def start_pools(self) -> None:

@@ -22,6 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from .config import to_sync_url
 
+# SQLite: every write transaction bumps this one row before it commits (migration 0007).
+COUNT_COMMIT = text("UPDATE commit_count SET n = n + 1 WHERE id = 1 RETURNING n")
+
 log = logging.getLogger("shopdesk.server.db")
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -70,13 +73,21 @@ class Database:
         # Called with a session's `info` after its write transaction committed (signals.py marks): the
         # server keeps its in-memory queue revisions and login cache true with it (live.py).
         self.on_commit: Callable[[dict], Awaitable[None]] | None = None
+        # What the process knows in memory (live.Live), for the services inside a write transaction.
+        self.live = None
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
-        """A write transaction: committed when the block ends, rolled back on an exception."""
+        """A write transaction: committed when the block ends, rolled back on an exception. On SQLite it
+        also counts itself (`commit_count`, `info["commit_count"]`: live.py tells its own commits from
+        other processes' by it)."""
         async with self._write_lock or contextlib.nullcontext(), self._write_sessions() as session:
+            if self.live is not None:
+                session.info["live"] = self.live
             async with session.begin():
                 yield session
+                if self.is_sqlite:
+                    session.info["commit_count"] = (await session.execute(COUNT_COMMIT)).scalar_one()
             info = session.info
         if info and self.on_commit is not None:
             await self.on_commit(info)

@@ -3,6 +3,8 @@
 - **Queue revisions** (shop id → `queue_rev`): a `GET /queue` with a matching `If-None-Match` is answered
   304 from memory, and a held long-poll waits without reading anything.
 - **Logins** (token hash → the token's and its user's row): a request's token is checked in memory.
+- **Webhooks** (shop id → its webhooks' ids and events), SQLite only: a move's transaction does not ask
+  which webhooks want its event.
 
 Both are changed by the commits that change them: the process that commits applies the marks of its own
 transaction at once (`Database.on_commit`, signals.py); on PostgreSQL every other process hears them
@@ -10,8 +12,11 @@ through `LISTEN`/`NOTIFY` (one listening connection per process, `Listener`), wh
 long-polls. A value is trusted only while that is so:
 - PostgreSQL: while the listening connection is up and has been since the value was read (each
   (re)connection starts a new generation, and values of an older one are read again);
-- SQLite (the embedded server: one process): while no other connection has committed since it was read
-  (`PRAGMA data_version`, asked once per request: another process's change is seen by its next request);
+- SQLite (the embedded server: usually one process): while no other process has committed since it was
+  read. `PRAGMA data_version`, asked once per request, says that some connection committed; the count
+  of write transactions (`commit_count`, bumped by every `Database.write`) then says whether they were
+  all this process's own, whose marks it has already applied — so its own writes do not throw away
+  what it knows, and another process's change is seen by its next request;
 - and at most `TRUST_SECONDS` after it was read, as a backstop.
 """
 
@@ -58,6 +63,7 @@ class Live:
         self.notifier = notifier
         self._sqlite_version: sqlite3.Connection | None = None  # SQLite: see refresh()
         self._sqlite_seen: int | None = None
+        self._commits_known: int | None = None  # SQLite: commit_count up to which every commit is applied
         # bumped whenever what is known may be stale: PostgreSQL at each (re)connection and loss of the
         # listener, SQLite when another connection has committed (refresh())
         self.generation = 0
@@ -65,6 +71,7 @@ class Live:
         self.listening = False
         self._revs: dict[int, tuple[int, float, int]] = {}  # shop → (rev, read at, generation)
         self._logins: dict[str, tuple[LoginRow, float, int]] = {}  # token hash → (row, read at, generation)
+        self._hooks: dict[int, tuple[tuple, float, int]] = {}  # shop → (webhooks, read at, generation)
         self._heard: collections.OrderedDict[tuple[str, str], None] = collections.OrderedDict()  # recent
         self._acks: collections.OrderedDict[str, set[str]] = collections.OrderedDict()  # nonce → processes
         self._waiters: dict[tuple, asyncio.Event] = {}
@@ -84,18 +91,33 @@ class Live:
         return self.listening or not self.postgresql
 
     def refresh(self) -> None:
-        """SQLite: has any other connection (another process, or this one's own writers) committed since
-        the last look? Then nothing known is trusted until read again. `PRAGMA data_version` on a
-        connection of its own: a few microseconds, no thread hand-off."""
+        """SQLite: has another process committed since the last look? Then nothing known is trusted until
+        read again. `PRAGMA data_version` on a connection of its own (a few microseconds, no thread
+        hand-off) says whether any connection committed, this process's own writers too; only then the
+        commit count says whether a commit was not this process's own (`committed()` counts those)."""
         if self._sqlite_version is None:
             return
         try:
             version = self._sqlite_version.execute("PRAGMA data_version").fetchone()[0]
-        except sqlite3.Error:
-            version = None  # trust nothing this time
-        if version != self._sqlite_seen or version is None:
-            self._sqlite_seen = version
+            if version == self._sqlite_seen:
+                return
+            count = self._sqlite_version.execute("SELECT n FROM commit_count WHERE id = 1").fetchone()[0]
+        except (sqlite3.Error, TypeError):
+            version = count = None  # trust nothing this time
+        self._sqlite_seen = version
+        if count is None or count != self._commits_known:
+            self._commits_known = count
             self.generation += 1
+
+    def _counted(self, count: int) -> None:
+        """SQLite: this process committed write transaction number `count`. If the one before it was
+        known, no other process committed in between and what is known stays trusted."""
+        if self._commits_known is not None and count == self._commits_known + 1:
+            self._commits_known = count
+        elif self._commits_known is None or count > self._commits_known:
+            self._commits_known = count
+            self.generation += 1  # another process committed before it: read again
+        # count <= known: refresh() saw this commit first and already distrusted what it had to
 
     async def settle(self) -> None:
         """Before an answer from memory. PostgreSQL: let the event loop run what it has already received,
@@ -110,7 +132,7 @@ class Live:
     def watch_sqlite(self, path: str) -> None:
         """SQLite: open the connection `refresh()` asks."""
         self._sqlite_version = sqlite3.connect(path, timeout=0.1, check_same_thread=False, isolation_level=None)
-        self._sqlite_seen = None
+        self._sqlite_seen = self._commits_known = None
         self.refresh()
 
     def close(self) -> None:
@@ -158,14 +180,36 @@ class Live:
         self.forgets += 1
         self._logins = {th: e for th, e in self._logins.items() if e[0].user_id != user_id}
 
+    # --- webhooks (SQLite) ----------------------------------------------------------------------------
+    def hooks(self, shop_id: int) -> tuple | None:
+        """The shop's webhooks ((id, events) pairs) if known current, else None. Only on SQLite and only
+        inside a write transaction (which holds the file's write lock, so the look is exact): on
+        PostgreSQL another process's new webhook would be heard only after its commit, too late for a
+        move committed in between."""
+        if self.postgresql:
+            return None
+        self.refresh()
+        entry = self._hooks.get(shop_id)
+        if entry is not None and self._fresh(entry[1], entry[2]):
+            return entry[0]
+        return None
+
+    def note_hooks(self, shop_id: int, hooks: tuple, stamp: tuple[float, int, int]) -> None:
+        if not self.postgresql:
+            self._hooks[shop_id] = (hooks, stamp[0], stamp[1])
+
     # --- changes --------------------------------------------------------------------------------------
     async def committed(self, info: dict) -> None:
         """`Database.on_commit`: this process's own transaction committed these marks (signals.py). They
         apply here at once. On PostgreSQL the answer then waits (≤ ECHO_SECONDS): for a login change
         until every listening server process has acknowledged it (so a logout is refused by all of them
         before the client hears "ok"), for a queue change until this process has heard it back."""
+        if info.get("commit_count") is not None:
+            self._counted(info["commit_count"])
         for user_id in info.get("logins", ()):
             self._forget_user(user_id)
+        for shop_id in info.get("hooks", ()):
+            self._hooks.pop(shop_id, None)
         for shop_id, rev in info.get("queue_revs", {}).items():
             self._moved(shop_id, rev)
         if info.get("deliveries"):

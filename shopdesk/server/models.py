@@ -291,3 +291,12 @@ class RateCounter(Base):
     bucket: Mapped[str] = mapped_column(String(120), primary_key=True)
     window: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # unix minute
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CommitCount(Base):
+    """SQLite: one row, bumped by every write transaction (db.Database.write), so a server process can
+    tell whether the commits it notices were all its own (live.py). Unused on PostgreSQL (NOTIFY)."""
+
+    __tablename__ = "commit_count"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, default=0)

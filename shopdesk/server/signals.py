@@ -1,6 +1,6 @@
 """Marks a write transaction leaves for the server processes' in-memory state (live.py): a shop's queue
 moved to a new revision, a login's sessions changed (logout, password reset, disabled, new role),
-webhook deliveries stored (the senders wake).
+a shop's webhooks changed, webhook deliveries stored (the senders wake).
 
 Each mark is kept on the session and, on PostgreSQL, also sent as a `NOTIFY` in the same transaction, so
 every server process hears it exactly when (and only if) the change commits. The process that made the
@@ -42,6 +42,12 @@ async def logins_changed(s: AsyncSession, user_id: int) -> None:
     """The login's tokens, role or state changed: every process forgets what it cached about it."""
     s.info.setdefault("logins", set()).add(user_id)
     await _notify(s, LOGINS_CHANNEL, f"{user_id}:{secrets.token_hex(4)}")
+
+
+async def hooks_changed(s: AsyncSession, shop_id: int) -> None:
+    """A webhook of the shop was added or removed: this process forgets the shop's webhooks it knew (on
+    SQLite; another process notices the commit itself, live.py — on PostgreSQL nothing is kept)."""
+    s.info.setdefault("hooks", set()).add(shop_id)
 
 
 async def deliveries_added(s: AsyncSession) -> None:

@@ -21,15 +21,16 @@ from sqlalchemy import Table, create_engine, event, func, insert, or_, select
 from sqlalchemy.engine import Connection
 
 from .config import Settings, to_sync_url
-from .db import _sqlite_pragmas, migrate
+from .db import COUNT_COMMIT, _sqlite_pragmas, migrate
 from .models import Base, Job, User
 from .storage import FileStore, sha256_of
 
 # Tables that are not the shop's lasting data.
 # counters: liveness, re-sent every minute. webhooks: their secrets derive from the embedded server's own
 # key, which does not move (the owner adds the connections again, with new secrets); their deliveries
-# belong to them.
-SKIP = {"tokens", "idempotency_keys", "rate_counters", "counters", "webhooks", "webhook_deliveries"}
+# belong to them. commit_count: each database's own count of its write transactions.
+SKIP = {"tokens", "idempotency_keys", "rate_counters", "counters", "webhooks", "webhook_deliveries",
+        "commit_count"}
 # Columns that hold another table's id without a foreign key constraint.
 LOOSE_REFS = {("audit", "order_id"): "orders", ("audit", "shop_id"): "shops"}
 
@@ -112,6 +113,8 @@ def import_embedded(source_dir: Path, target: Settings) -> ImportReport:
                 for table in _tables():
                     _copy_table(table, src, dst, report)
                 report.files = _copy_files(src, source_files, target_files)
+                if dst_url.startswith("sqlite"):
+                    dst.execute(COUNT_COMMIT)  # a server running on the target sees another process wrote
         finally:
             src_engine.dispose()
             dst_engine.dispose()

@@ -211,3 +211,58 @@ def test_sqlite_a_second_process_on_the_same_file_sees_changes_at_its_next_reque
     finally:
         a.stop()
         b.stop()
+
+
+def test_sqlite_own_commits_keep_what_is_known_and_another_process_commits_do_not(tmp_path):
+    """SQLite: a process's own write transactions leave what it knows trusted (it applied their marks);
+    a commit by another connection that is not its own — before, between or after its own — is noticed
+    at the next look. Two `Database`s on one file stand for two server processes."""
+    import asyncio
+
+    from sqlalchemy import text
+
+    from shopdesk.server.db import Database, migrate
+    from shopdesk.server.live import Live
+
+    path = tmp_path / "shop.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    migrate(url)
+
+    class Quiet:
+        def poke(self, shop_id):
+            pass
+
+    async def scenario():
+        mine, other = Database(url), Database(url)
+        live = Live(postgresql=False, notifier=Quiet())
+        mine.on_commit = live.committed
+        live.watch_sqlite(str(path))
+
+        async def write(db):
+            async with db.write() as s:
+                await s.execute(text("UPDATE shops SET name = name WHERE 0"))
+
+        def looked() -> int:
+            live.refresh()
+            return live.generation
+
+        try:
+            start = looked()
+            await write(mine)
+            await write(mine)
+            assert looked() == start, "this process's own commits must not throw away what it knows"
+            await write(other)
+            after_other = looked()
+            assert after_other > start, "another process's commit must be noticed"
+            await write(other)  # another commit first, then ours, before any look: the count's gap tells
+            await write(mine)
+            assert looked() > after_other
+            settled = looked()
+            await write(mine)
+            assert looked() == settled
+        finally:
+            live.close()
+            await mine.dispose()
+            await other.dispose()
+
+    asyncio.run(scenario())

@@ -105,6 +105,9 @@ def test_events_are_signed_and_in_order_per_job(api_shop, receiver):
     assert failed["data"]["last_failure"] == "paper jam"
     assert [e["type"] for e in got if e["type"].startswith("shop.")] == ["shop.closed", "shop.opened"]
     assert len({e["id"] for e in got}) == len(got) == 9
+    # the receiver has the last event a moment before its sender records it as delivered
+    wait_until(lambda: all(d["status"] == "delivered" for d in _deliveries(shop, hook["id"])), timeout=10,
+               what="every delivery recorded as delivered")
     listed = _deliveries(shop, hook["id"])
     assert len(listed) == 9 and all(d["status"] == "delivered" and d["attempts"] == 1 for d in listed)
     assert shop.get("/shop/webhooks", who="owner").json()[0]["last_delivery"]["status"] == "delivered"
@@ -166,7 +169,8 @@ def test_a_receiver_down_gets_its_events_after_a_server_restart(tmp_path):
         wait_until(lambda: receiver.events(), timeout=30, what="the event after the restart")
         got = receiver.events()
         assert len(got) == 1 and got[0]["id"] == tried["id"] and got[0]["data"]["code"] == f["code"]
-        assert _deliveries(shop, hook["id"])[0]["status"] == "delivered"
+        wait_until(lambda: _deliveries(shop, hook["id"])[0]["status"] == "delivered", timeout=10,
+                   what="the delivery recorded as delivered")  # a moment after the receiver has it
     finally:
         receiver.stop()
         server.stop()
@@ -287,3 +291,35 @@ def test_a_new_event_wakes_the_senders_at_once_not_at_their_next_poll(db, tmp_pa
     finally:
         for s in servers:
             s.stop()
+
+
+@pytest.mark.slow
+def test_sqlite_a_webhook_added_or_removed_anywhere_takes_the_next_event(tmp_path, receiver):
+    """On SQLite a server process keeps the shop's webhooks in memory between moves: a webhook added or
+    removed through another process on the same file (or through this one) decides the very next event."""
+    a = ServerProcess(tmp_path / "d").start()
+    b = ServerProcess(tmp_path / "d")
+    b.log_path = tmp_path / "b.log"
+    b.start()
+    try:
+        shop = make_shop(a)
+        via_b = type(shop)(b, shop.shop_id, shop.name, shop.staff, shop.owner, shop.staff2)
+
+        def print_started(fid):
+            assert shop.post(f"/queue/{fid}/print-started", json={"printer": "P"}).status_code == 200
+
+        first = shop.upload(pdf_bytes(1))["files"][0]
+        print_started(first["file_id"])  # a moves once with no webhook: it knows "none"
+        hook = _register(via_b, receiver.url, ["job.printing"])  # added through b
+        second = shop.upload(pdf_bytes(1))["files"][0]
+        print_started(second["file_id"])  # through a, at once
+        assert [d["type"] for d in _deliveries(shop, hook["id"])] == ["job.printing"]
+        assert requests.delete(f"{b.url}/shop/webhooks/{hook['id']}", headers=shop.headers("owner"),
+                               timeout=10).status_code == 204
+        mine = _register(shop, receiver.url, ["job.printing"])  # added through a itself
+        third = shop.upload(pdf_bytes(1))["files"][0]
+        print_started(third["file_id"])
+        assert [d["type"] for d in _deliveries(shop, mine["id"])] == ["job.printing"]
+    finally:
+        a.stop()
+        b.stop()

@@ -155,6 +155,7 @@ async def create(s: AsyncSession, *, shop_id: int, url: str, events: list[str], 
                    salt=secrets.token_hex(16), created_by=actor, created_at=datetime.now(UTC))
     s.add(hook)
     await s.flush()
+    await signals.hooks_changed(s, shop_id)
     return hook, secret_for(key, hook.salt)
 
 
@@ -170,6 +171,7 @@ async def hook_of_shop(s: AsyncSession, hook_id: int, shop_id: int) -> Webhook:
 async def remove(s: AsyncSession, hook: Webhook) -> None:
     await s.execute(delete(WebhookDelivery).where(WebhookDelivery.webhook_id == hook.id))
     await s.delete(hook)
+    await signals.hooks_changed(s, hook.shop_id)
 
 
 async def listing(s: AsyncSession, shop_id: int) -> list[dict]:
@@ -193,17 +195,32 @@ def _dumps(obj) -> str:
     return simplejson.dumps(obj, use_decimal=True, ensure_ascii=False, separators=(",", ":"))
 
 
-async def _subscribers(s: AsyncSession, shop_id: int, event_type: str) -> list[Webhook]:
-    hooks = (await s.scalars(select(Webhook).where(Webhook.shop_id == shop_id).order_by(Webhook.id))).all()
-    return [h for h in hooks if event_type in h.events.split()]
+async def _subscribers(s: AsyncSession, shop_id: int, event_type: str) -> list[tuple[int, frozenset[str]]]:
+    """The shop's webhooks that take this event, as (id, events). Asked inside every move's transaction:
+    on SQLite from this process's memory while no other process has committed (live.py); a webhook
+    added or removed here is forgotten by its own commit (signals.hooks_changed)."""
+    live = s.info.get("live")
+    if live is not None:
+        await s.connection()  # the write transaction has begun (SQLite: holds the lock): nobody commits now
+        hooks = live.hooks(shop_id)
+    else:
+        hooks = None
+    if hooks is None:
+        stamp = live.stamp() if live is not None else None
+        rows = (await s.execute(select(Webhook.id, Webhook.events).where(Webhook.shop_id == shop_id)
+                                .order_by(Webhook.id))).all()
+        hooks = tuple((hid, frozenset(events.split())) for hid, events in rows)
+        if live is not None:
+            live.note_hooks(shop_id, hooks, stamp)
+    return [h for h in hooks if event_type in h[1]]
 
 
-async def _store(s: AsyncSession, hooks: list[Webhook], *, shop_id: int, event_type: str, subject: str,
-                 data: dict, now: datetime) -> None:
-    for h in hooks:
+async def _store(s: AsyncSession, hooks: list[tuple[int, frozenset[str]]], *, shop_id: int, event_type: str,
+                 subject: str, data: dict, now: datetime) -> None:
+    for hook_id, _events in hooks:
         event_id = "evt_" + uuid.uuid4().hex
         body = _dumps({"id": event_id, "type": event_type, "created_at": iso(now), "data": data})
-        s.add(WebhookDelivery(webhook_id=h.id, shop_id=shop_id, event_id=event_id, type=event_type,
+        s.add(WebhookDelivery(webhook_id=hook_id, shop_id=shop_id, event_id=event_id, type=event_type,
                               subject=subject, body=body, created_at=now, next_attempt_at=now, attempts=0,
                               status="pending"))
     if hooks:
