@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -32,6 +33,9 @@ from .dedup import Scan
 log = logging.getLogger("shopdesk.scanning")
 
 DEFAULT_PREVIEW_WIDTH = 640
+# The camera child yields the CPU to the window on a busy PC: decoding a frame a few ms later costs the
+# shopkeeper nothing, a window that stalls does (a separate process: no GIL of the app's to invert).
+CHILD_NICE = 5
 
 
 class CaptureProcess:
@@ -196,6 +200,10 @@ class CaptureProcess:
 # --- the child process ----------------------------------------------------------------------------
 def child_main(conn, source: Source, preview_width: int | None, options: dict) -> None:
     """Runs in the child: a CaptureWorker whose callbacks send over `conn`; commands come back on it."""
+    try:
+        os.nice(CHILD_NICE)
+    except (AttributeError, OSError):  # no nice() on Windows: the child runs at the app's priority
+        pass
     import cv2
 
     from .capture import CaptureWorker

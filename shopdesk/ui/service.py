@@ -21,8 +21,10 @@ Dialogs are opened by the window (ui/mainwindow.py), which then calls this class
 
 from __future__ import annotations
 
+import importlib
 import logging
 import platform
+import threading
 import uuid
 from pathlib import Path
 
@@ -51,6 +53,18 @@ from .sounds import Sounds
 from .tasks import TaskRunner
 
 log = logging.getLogger("shopdesk.ui.service")
+
+
+WARM_UP_AFTER_MS = 3000
+WARM_UP_MODULES = ("shopdesk.scanning.process", "shopdesk.ui.scanview")
+
+
+def _import_quietly(modules) -> None:
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception:  # the scan view reports a missing camera stack itself, when it is opened
+            log.debug("warm-up import of %s failed", name, exc_info=True)
 
 
 class CounterService(QObject):
@@ -118,6 +132,14 @@ class CounterService(QObject):
         self._heartbeat.start()
         self._lan_timer.start()
         self.tasks.run(self.core.resume, on_done=self._resumed, on_error=self._task_error("Resuming prints"))
+        QTimer.singleShot(WARM_UP_AFTER_MS, self._warm_up)
+
+    def _warm_up(self) -> None:
+        """The camera's modules, imported once the window has settled and off the main thread: the
+        first scan view then opens without a ~40 ms pause of the window (numpy, the decoder, the
+        capture process's spawn machinery), which the start does not pay either."""
+        threading.Thread(target=_import_quietly, args=(WARM_UP_MODULES,), name="shopdesk-warm-up",
+                         daemon=True).start()
 
     def shutdown(self) -> None:
         self._lan_timer.stop()

@@ -13,7 +13,7 @@ import time
 import cv2
 
 from shopdesk.scanning.capture import ENDED, ERROR, LIVE, OPENING, STOPPED
-from shopdesk.scanning.process import CaptureProcess
+from shopdesk.scanning.process import CHILD_NICE, CaptureProcess
 
 from .test_capture import Recorder
 
@@ -106,6 +106,8 @@ def test_stop_mid_video_ends_the_child_promptly_and_start_again_works(videos):
     w.start()
     rec.wait_for(lambda k, ev: k == "status" and ev.state == LIVE, timeout=30)
     pid = w.pid
+    # the child yields the CPU to the window on a busy PC
+    assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + CHILD_NICE)
     w.stop(0)  # as from the UI thread: returns at once
     assert gone(pid, 5) and w.wait(5)
     assert rec.states[-1] == STOPPED and w.process.exitcode == 0
@@ -150,6 +152,17 @@ def test_the_app_side_does_not_load_opencv():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env=dict(os.environ, QT_QPA_PLATFORM="offscreen"))
     assert out.stdout.strip() == "[]"
+
+
+def test_the_app_warms_up_the_camera_modules_without_opencv():
+    """What the window imports a few seconds after its start, off the main thread, so that the first scan
+    view opens without a pause: the scan view and the capture process — and still not OpenCV."""
+    code = ("import sys, shopdesk.ui.service as s; before = 'shopdesk.scanning.process' in sys.modules; "
+            "s._import_quietly(s.WARM_UP_MODULES); "
+            "print(before, all(m in sys.modules for m in s.WARM_UP_MODULES), 'cv2' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=dict(os.environ, QT_QPA_PLATFORM="offscreen"))
+    assert out.stdout.split() == ["False", "True", "False"]
 
 
 def hanging_open(source):
