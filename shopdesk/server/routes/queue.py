@@ -114,13 +114,21 @@ async def download(file_id: Id, p: ShopUser, ctx: Ctx):
     return _file_response(ctx, job)
 
 
+class _FileResponse(FileResponse):
+    """Read and sent in 1 MiB pieces instead of Starlette's 64 KiB: a counter's download of a 50 MB file is
+    ~50 hand-offs to a thread and sends on the event loop instead of ~800 (the moves of other counters,
+    and this counter's own print-started sent beside the download, wait less for the loop)."""
+
+    chunk_size = 1024 * 1024
+
+
 def _file_response(ctx, job: Job) -> FileResponse:
     # Files are stored once per content, so the bytes may still be on disk for another shop's waiting
     # job: a job's file is reachable only while that job itself waits or prints.
     path = ctx.store.path_for(job.sha256)
     if job.status not in job_service.WAITING_VALUES or not path.exists():
         raise NotFound(f"The file of job {job.code} is no longer stored (it was {JobStatus(job.status).label}).")
-    return FileResponse(path, media_type=job.content_type, filename=job.original_name,
+    return _FileResponse(path, media_type=job.content_type, filename=job.original_name,
                         headers={"ETag": f'"{job.sha256}"', "Cache-Control": "private, no-transform",
                                  "X-Content-Type-Options": "nosniff",
                                  "Content-Security-Policy": "sandbox; default-src 'none'"})
