@@ -7,6 +7,7 @@ shop in milliseconds while every request still goes over HTTP to the real server
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import os
 import shutil
@@ -121,6 +122,21 @@ class ServerProcess:
         return Settings.from_env(data_dir=self.data_dir, database_url=self.database_url).effective_database_url
 
 
+@contextlib.contextmanager
+def sqlite_pair(tmp_path: Path, env: dict[str, str] | None = None):
+    """Two server processes on one SQLite file (two `serve` on the same data directory)."""
+    a = ServerProcess(tmp_path / "d", env=env)
+    b = ServerProcess(tmp_path / "d", env=env)
+    b.log_path = tmp_path / "b.log"
+    try:
+        a.start()
+        b.start()
+        yield a, b
+    finally:
+        a.stop()
+        b.stop()
+
+
 def run_db(url: str, fn):
     """Runs `await fn(session)` in one write transaction against the server's database."""
     from shopdesk.server.db import Database
@@ -152,6 +168,10 @@ class ShopAccount:
     @property
     def url(self) -> str:
         return self.server.url
+
+    def through(self, server: ServerProcess) -> ShopAccount:
+        """The same shop and logins, reached through another server process on the same database."""
+        return ShopAccount(server, self.shop_id, self.name, self.staff, self.owner, self.staff2)
 
     def token(self, who: str = "staff") -> str:
         if who not in self._tokens:

@@ -5,20 +5,16 @@ from __future__ import annotations
 import requests
 
 from tests.helpers.pdfs import pdf_bytes
-from tests.helpers.server import ServerProcess, make_shop
+from tests.helpers.server import ServerProcess, make_shop, sqlite_pair
 
 DEFAULTS = {"SHOPDESK_UPLOAD_RATE_PER_MIN": "5", "SHOPDESK_LOGIN_RATE_PER_MIN": "10",
             "SHOPDESK_ANON_RATE_PER_MIN": "60", "SHOPDESK_AUTH_RATE_PER_MIN": "8"}
 
 
 def test_sixth_upload_in_a_minute_is_429_with_retry_after_across_two_processes(tmp_path):
-    a = ServerProcess(tmp_path / "a", env=DEFAULTS).start()
-    b = ServerProcess(tmp_path / "a", env=DEFAULTS)
-    b.log_path = tmp_path / "b.log"
-    b.start()
-    try:
+    with sqlite_pair(tmp_path, env=DEFAULTS) as (a, b):
         shop = make_shop(a)
-        other = type(shop)(b, shop.shop_id, shop.name, shop.staff, shop.owner, shop.staff2)
+        other = shop.through(b)
         codes = [(shop if i % 2 else other).upload_response(("a.pdf", pdf_bytes(1))).status_code for i in range(5)]
         assert codes == [200] * 5
         r = shop.upload_response(("a.pdf", pdf_bytes(1)))
@@ -30,9 +26,6 @@ def test_sixth_upload_in_a_minute_is_429_with_retry_after_across_two_processes(t
         statuses = [requests.get(b.url + "/queue", headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code
                     for _ in range(9)]
         assert statuses[:8] == [200] * 8 and statuses[8] == 429
-    finally:
-        a.stop()
-        b.stop()
 
 
 def test_login_limit_is_per_ip(tmp_path):

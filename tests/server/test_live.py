@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from tests.helpers.pdfs import pdf_bytes
-from tests.helpers.server import ServerProcess, login, make_shop, run_db
+from tests.helpers.server import ServerProcess, login, make_shop, run_db, sqlite_pair
 
 
 @pytest.fixture(scope="module")
@@ -23,11 +23,6 @@ def pg_pair(postgres, tmp_path_factory):
     yield a, b
     a.stop()
     b.stop()
-
-
-def _in(shop, server):
-    """The same shop and logins, reached through another server process."""
-    return type(shop)(server, shop.shop_id, shop.name, shop.staff, shop.owner, shop.staff2)
 
 
 def _get(url: str, token: str, path: str = "/queue", **headers) -> requests.Response:
@@ -193,11 +188,7 @@ def test_the_in_memory_window_does_not_double_its_allowance_across_a_minute_boun
 @pytest.mark.slow
 def test_sqlite_a_second_process_on_the_same_file_sees_changes_at_its_next_request(tmp_path):
     """SQLite: no NOTIFY, but `PRAGMA data_version` tells a process that another one committed."""
-    a = ServerProcess(tmp_path / "d").start()
-    b = ServerProcess(tmp_path / "d")
-    b.log_path = tmp_path / "b.log"
-    b.start()
-    try:
+    with sqlite_pair(tmp_path) as (a, b):
         shop = make_shop(a)
         token = shop.token()
         etag = _get(b.url, token).headers["etag"]
@@ -208,9 +199,6 @@ def test_sqlite_a_second_process_on_the_same_file_sees_changes_at_its_next_reque
         assert requests.post(a.url + "/logout", headers={"Authorization": f"Bearer {token}"},
                              timeout=10).status_code == 200
         assert _get(b.url, token).status_code == 401
-    finally:
-        a.stop()
-        b.stop()
 
 
 def test_sqlite_own_commits_keep_what_is_known_and_another_process_commits_do_not(tmp_path):

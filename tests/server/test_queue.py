@@ -68,7 +68,7 @@ def test_long_poll_wakes_for_a_change_made_by_another_server_process(api_server,
     second.start()
     try:
         shop = make_shop(api_server)
-        other = type(shop)(second, shop.shop_id, shop.name, shop.staff, shop.owner, shop.staff2)
+        other = shop.through(second)
         delay, status = _long_poll_wake(shop, lambda: other.upload(pdf_bytes(1)))
         assert status == 200  # woken by the upload: a hold that ran out would answer 304 after 10 s
     finally:

@@ -13,7 +13,7 @@ import requests
 
 from tests.helpers.pdfs import pdf_bytes
 from tests.helpers.receiver import Receiver, verify
-from tests.helpers.server import ServerProcess, make_shop
+from tests.helpers.server import ServerProcess, make_shop, sqlite_pair
 from tests.helpers.wait import wait_until
 
 ALL = ["job.uploaded", "job.printing", "job.printed", "job.failed", "job.cancelled", "job.withdrawn",
@@ -297,13 +297,9 @@ def test_a_new_event_wakes_the_senders_at_once_not_at_their_next_poll(db, tmp_pa
 def test_sqlite_a_webhook_added_or_removed_anywhere_takes_the_next_event(tmp_path, receiver):
     """On SQLite a server process keeps the shop's webhooks in memory between moves: a webhook added or
     removed through another process on the same file (or through this one) decides the very next event."""
-    a = ServerProcess(tmp_path / "d").start()
-    b = ServerProcess(tmp_path / "d")
-    b.log_path = tmp_path / "b.log"
-    b.start()
-    try:
+    with sqlite_pair(tmp_path) as (a, b):
         shop = make_shop(a)
-        via_b = type(shop)(b, shop.shop_id, shop.name, shop.staff, shop.owner, shop.staff2)
+        via_b = shop.through(b)
 
         def print_started(fid):
             assert shop.post(f"/queue/{fid}/print-started", json={"printer": "P"}).status_code == 200
@@ -320,6 +316,3 @@ def test_sqlite_a_webhook_added_or_removed_anywhere_takes_the_next_event(tmp_pat
         third = shop.upload(pdf_bytes(1))["files"][0]
         print_started(third["file_id"])
         assert [d["type"] for d in _deliveries(shop, mine["id"])] == ["job.printing"]
-    finally:
-        a.stop()
-        b.stop()
