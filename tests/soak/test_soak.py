@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -15,13 +16,22 @@ ROOT = Path(__file__).resolve().parents[2]
 LAST = re.compile(r"^jobs=(\d+) terminal=(\d+) double_prints=(\d+) lost_reports=(\d+) false_printed=(\d+) "
                   r"ledger_ok=([01])$")
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
+CUPS_CRASHED = 3  # bench/soak.py's exit code when its private cupsd died during the run
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(800)]
+
+
+def _soak() -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "bench/soak.py", "--short"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=360)
 
 
 def test_short_soak_ends_every_job_once_loses_no_report_and_balances_the_ledger():
     # Every fault kind, the driverless printer (ippeveprinter behind an `-m everywhere` queue) included.
-    r = subprocess.run([sys.executable, "bench/soak.py", "--short"],
-                       cwd=ROOT, capture_output=True, text=True, timeout=360)
+    r = _soak()
+    if r.returncode == CUPS_CRASHED:
+        # cupsd itself (not shopdesk) segfaulted: the run has no figures. Said, and run once more.
+        warnings.warn("the soak's cupsd crashed; the soak ran again:\n" + r.stdout[-1500:], stacklevel=1)
+        r = _soak()
     out = r.stdout.strip().splitlines()
     report = "\n".join(out[-40:]) + "\n" + r.stderr[-3000:]
     assert out, report

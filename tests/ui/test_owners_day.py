@@ -13,6 +13,7 @@ from shopdesk.ui.connections import ConnectionsDialog
 from shopdesk.ui.endofday import EndOfDayDialog, local_zone
 from tests.helpers.pdfs import pdf_bytes
 from tests.helpers.receiver import Receiver, verify
+from tests.helpers.wait import wait_until
 
 SHOTS = os.environ.get("SHOPDESK_SHOTS_DIR")  # set to keep the dialog's picture and the printed PDF's
 
@@ -100,6 +101,9 @@ def test_connections_add_one_show_its_deliveries_and_delete_it(counter, qtbot):
         req = receiver.requests[0]
         assert verify(secret, req["headers"]["Shopdesk-Signature"], req["body"])
         assert req["json"]["data"]["code"] == up["code"]
+        # the receiver has the event a moment before the server's sender records it as delivered
+        wait_until(lambda: (shop.get("/shop/webhooks", who="owner").json()[0]["last_delivery"] or {})
+                   .get("status") == "delivered", timeout=10, what="the delivery recorded")
         dlg.refresh()
         qtbot.waitUntil(lambda: dlg.table.item(0, 2) is not None and dlg.table.item(0, 2).text().startswith("delivered"),
                         timeout=10_000)

@@ -210,7 +210,7 @@ async def _subscribers(s: AsyncSession, shop_id: int, event_type: str) -> list[t
         rows = (await s.execute(select(Webhook.id, Webhook.events).where(Webhook.shop_id == shop_id)
                                 .order_by(Webhook.id))).all()
         hooks = tuple((hid, frozenset(events.split())) for hid, events in rows)
-        if live is not None:
+        if live is not None and shop_id not in s.info.get("hooks", ()):  # not this transaction's own change
             live.note_hooks(shop_id, hooks, stamp)
     return [h for h in hooks if event_type in h[1]]
 
