@@ -490,7 +490,8 @@ class Soak:
 
         async def go(s):
             audit = (await s.execute(select(AuditEntry.file_id, AuditEntry.move, AuditEntry.counter,
-                                            AuditEntry.idempotency_key, AuditEntry.reason)
+                                            AuditEntry.idempotency_key, AuditEntry.reason, AuditEntry.at,
+                                            AuditEntry.printer)
                                      .where(AuditEntry.shop_id == self.shop.shop_id))).all()
             ledger = (await s.execute(select(LedgerEntry.file_id, LedgerEntry.kind, LedgerEntry.amount_cents)
                                       .where(LedgerEntry.shop_id == self.shop.shop_id))).all()
@@ -590,8 +591,29 @@ class Soak:
         for what, items in defects.items():
             if items:
                 self.log(f"DEFECT {what}: {len(items)}: {items[:8]}")
+        for code in defects["printed twice"]:
+            self._explain_twice(code, audit, by_code.get(code), cups_jobs)
         r["defects"] = sum(len(v) for v in defects.values())
         return r
+
+    def _explain_twice(self, code: str, audit, job, cups_jobs) -> None:
+        """What each witness says of a job that came out twice: its audit trail, CUPS's jobs of it, and
+        what each driverless printer received and finished (UTC times)."""
+        def utc(t: float) -> str:
+            return time.strftime("%H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}"
+
+        trail = [f"{a.at:%H:%M:%S.%f}"[:-3] + f" {a.move} {a.counter or '-'} {a.printer or '-'} {a.reason or ''}"
+                 for a in audit if job is not None and a.file_id == job.id]
+        cups = [f"{p}-{i} {n!r} state {st}" for i, p, n, st in cups_jobs if n and n.split()[0] == code]
+        eve = []
+        for name, printer in self.eve.printers.items():
+            for path in sorted((printer.dir / "jobs").glob("*.env"), key=lambda q: int(q.name.split(".")[0])):
+                attrs = dict(ln.split("=", 1) for ln in path.read_text().splitlines() if "=" in ln)
+                if (attrs.get("IPP_JOB_NAME") or "").split()[:1] == [code]:
+                    eve.append(f"{name} job {attrs.get('IPP_JOB_ID')} {attrs.get('IPP_JOB_NAME')!r} received "
+                               f"{utc(path.stat().st_mtime)}")
+            eve += [f"{name} finished {n!r}" for n in printer.printed() if n.split()[:1] == [code]]
+        self.log(f"TWICE {code}: audit {trail}; CUPS {cups}; at the printer {eve}")
 
     # --- the day -----------------------------------------------------------------------------------
     def run(self) -> None:
