@@ -312,11 +312,22 @@ class Soak:
                                                 media=("iso_a4_210x297mm", "iso_a3_297x420mm"), job_seconds=0.5))
             else:
                 self.spawn(self.eve.printers[name].start)  # on again, if a fault left it off
-                self.cupsd.lpadmin("-p", name, "-E", "-v", self.eve.printers[name].uri, "-m", "everywhere")
-                self.eve.wait_for_ppd(name)
+                # Its queue is made again only when it vanished: `lpadmin -m everywhere` on a queue that is
+                # printing makes CUPS send the job to the printer again from the start — a second copy
+                # that was the harness's doing (it healed every printer so, and the soak saw double prints).
+                if not self._queue_exists(name):
+                    self.cupsd.lpadmin("-p", name, "-E", "-v", self.eve.printers[name].uri, "-m", "everywhere")
+                    self.eve.wait_for_ppd(name)
             return
         ppd = COLOR_PPD if self.printers[name] == "color" else PDF_PPD
         self.cupsd.lpadmin("-p", name, "-E", "-v", self.device(name), "-m", ppd, "-o", "printer-error-policy=abort-job")
+
+    def _queue_exists(self, name: str) -> bool:
+        try:
+            self.cupsd._run("lpstat", "-p", name)
+            return True
+        except subprocess.CalledProcessError:
+            return False
 
     def _restore_printer(self, name: str) -> None:
         for attempt in range(5):  # lpadmin fails now and then while cupsd is busy with that printer
