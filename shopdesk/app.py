@@ -53,29 +53,20 @@ class EarlyServer:
 def early_server(args) -> EarlyServer | None:
     """The demo's server (--demo, --screenshot), or this computer's shop's when the counter is set up for
     one that exists (shop_mode "embedded"); None otherwise (a shop server elsewhere, the first-run screen)."""
-    import secrets
-    from pathlib import Path
-
-    from .settings import AppSettings, data_dir
+    from .settings import AppSettings, demo_dir, shop_dir
 
     if args.demo or args.screenshot:
-        from .server.config import Settings
-        from .server.embedded import EmbeddedServer
+        from .server.embedded import DEMO_START_SECONDS, EmbeddedServer
 
-        folder = Path(args.data_dir) if args.data_dir else data_dir() / "demo"
-        # the very first demo generates its files (seconds on a slow PC)
-        return EarlyServer(EmbeddedServer(Settings.from_env(data_dir=folder), demo=True), "demo", 180)
+        return EarlyServer(EmbeddedServer.for_demo(demo_dir(args)), "demo", DEMO_START_SECONDS)
     settings = AppSettings.load()
-    folder = Path(args.data_dir) if args.data_dir else data_dir() / "shop"
+    folder = shop_dir(args)
     if settings.shop_mode != "embedded" or not (folder / "shopdesk.db").exists():
         return None
-    from .server.config import Settings
     from .server.embedded import EmbeddedServer
 
-    # as ui/app.py's start_shop_server: its setup key lives only in this process and the server's
-    server = EmbeddedServer(Settings.from_env(data_dir=folder, setup_key=secrets.token_urlsafe(24)),
-                            customer_port=settings.customer_port if settings.customer_uploads else None)
-    return EarlyServer(server, "shop", 30)
+    customer_port = settings.customer_port if settings.customer_uploads else None
+    return EarlyServer(EmbeddedServer.for_shop(folder, customer_port), "shop", 30)
 
 
 def main(argv: list[str]) -> int:

@@ -24,6 +24,16 @@ def data_dir() -> Path:
     return Path(os.environ.get("SHOPDESK_APP_DATA_DIR") or platformdirs.user_data_dir("shopdesk", appauthor=False))
 
 
+def shop_dir(args) -> Path:
+    """The built-in server's folder of this computer's own shop (its SQLite database and files)."""
+    return Path(args.data_dir) if getattr(args, "data_dir", None) else data_dir() / "shop"
+
+
+def demo_dir(args) -> Path:
+    """The demo shop's built-in server's folder."""
+    return Path(args.data_dir) if getattr(args, "data_dir", None) else data_dir() / "demo"
+
+
 def log_dir() -> Path:
     return Path(os.environ.get("SHOPDESK_LOG_DIR") or platformdirs.user_log_dir("shopdesk", appauthor=False))
 

@@ -21,6 +21,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import secrets
 import signal
 import socket
 import threading
@@ -29,6 +30,8 @@ import time
 from .config import SHUTDOWN_GRACE_SECONDS, Settings
 
 log = logging.getLogger("shopdesk.server.embedded")
+
+DEMO_START_SECONDS = 180  # the very first demo generates its files (seconds on a slow PC)
 
 
 def lan_address() -> str | None:
@@ -119,6 +122,18 @@ class EmbeddedServer:
         self._lock = threading.Lock()
         if customer_port:
             self._open_customer_socket(customer_port, public_url)
+
+    @classmethod
+    def for_shop(cls, folder, customer_port: int | None = None) -> EmbeddedServer:
+        """This computer's own shop in `folder`. Its setup key lets the first-run screen create the shop;
+        it lives only in this process and the server's."""
+        return cls(Settings.from_env(data_dir=folder, setup_key=secrets.token_urlsafe(24)),
+                   customer_port=customer_port)
+
+    @classmethod
+    def for_demo(cls, folder) -> EmbeddedServer:
+        """The demo shop in `folder`, seeded in the server's own process the first time."""
+        return cls(Settings.from_env(data_dir=folder), demo=True)
 
     @property
     def url(self) -> str:

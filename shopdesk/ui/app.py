@@ -6,7 +6,6 @@ then the main window — and back to the first-run screen on `Shop → Switch sh
 from __future__ import annotations
 
 import logging
-import secrets
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from ..client.api import ShopClient
 from ..client.credentials import Credentials
 from ..logs import startup_mark
 from ..printing.printers import default_printer_set
-from ..settings import AppSettings, data_dir
+from ..settings import AppSettings, data_dir, demo_dir, shop_dir
 from .login import embedded_key, log_in, run_blocking
 
 log = logging.getLogger("shopdesk.ui.app")
@@ -44,20 +43,13 @@ class Session:
             self.embedded = None
 
 
-def shop_dir(args) -> Path:
-    """The built-in server's folder of this computer's own shop (its SQLite database and files)."""
-    return Path(args.data_dir) if getattr(args, "data_dir", None) else data_dir() / "shop"
-
-
 def start_shop_server(folder: Path, customer_port: int | None = None):
     """This computer's shop on the built-in server (started, migrated). Its setup key lets the first-run
     screen create the shop; it lives only in this process and the server's. With `customer_port`, it also
     listens there on the LAN for customers' phones (Shop → Customer uploads…)."""
-    from ..server.config import Settings as ServerSettings
     from ..server.embedded import EmbeddedServer
 
-    server = EmbeddedServer(ServerSettings.from_env(data_dir=folder, setup_key=secrets.token_urlsafe(24)),
-                            customer_port=customer_port)
+    server = EmbeddedServer.for_shop(folder, customer_port)
     server.start()
     log.info("embedded server at %s (data in %s)", server.url, folder)
     return server
@@ -73,12 +65,11 @@ def start_demo(folder: Path, early=None):
         server = early.wait()
         url = server.url
     else:
-        from ..server.config import Settings as ServerSettings
-        from ..server.embedded import EmbeddedServer
+        from ..server.embedded import DEMO_START_SECONDS, EmbeddedServer
 
         # seeded in the server's own process: the app's never imports the database layer
-        server = EmbeddedServer(ServerSettings.from_env(data_dir=folder), demo=True)
-        url = server.start(timeout=180)  # the very first demo generates its files (seconds on a slow PC)
+        server = EmbeddedServer.for_demo(folder)
+        url = server.start(timeout=DEMO_START_SECONDS)
     client = ShopClient(url)
     username, password, _role = DEMO_USERS[0]
     profile = client.login(username, password)
@@ -97,7 +88,7 @@ def take_early_server(args, kind: str):
 
 
 def open_demo(args) -> Session:
-    folder = Path(args.data_dir) if getattr(args, "data_dir", None) else data_dir() / "demo"
+    folder = demo_dir(args)
     early = take_early_server(args, "demo")
     # the window's modules load while the server's process starts: not after it answers
     from . import mainwindow, service  # noqa: F401

@@ -16,8 +16,8 @@ from keyrings.alt.file import PlaintextKeyring
 from PySide6.QtWidgets import QMessageBox
 
 from shopdesk.client.credentials import Credentials
-from shopdesk.settings import AppSettings
-from shopdesk.ui.app import choose_session, shop_dir, start_shop_server
+from shopdesk.settings import AppSettings, shop_dir
+from shopdesk.ui.app import choose_session, start_shop_server
 from shopdesk.ui.dialogs import LoginDialog
 from shopdesk.ui.login import embedded_key
 from shopdesk.ui.setup import SetupScreen
