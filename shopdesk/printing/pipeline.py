@@ -10,7 +10,6 @@ print-failed with the reason in words. Reports go through the durable outbox. Af
 from __future__ import annotations
 
 import enum
-import inspect
 import logging
 import queue
 import threading
@@ -709,20 +708,6 @@ class _Early:
         def progress(done: int, total: int) -> None:
             self._events.put((done, total))
 
-        streams = held is not None and _takes_sink(self.reporter.fetch)
-        if streams:
-            self.path = self.reporter.fetch(self.req.file_id, self.req.sha256, progress, sink=sink)
-        else:
-            self.path = self.reporter.fetch(self.req.file_id, self.req.sha256, progress)
-            if held is not None:
-                with open(self.path, "rb") as f:
-                    while (block := f.read(1 << 20)) and sending[0] is not None:
-                        sink(block)
+        self.path = self.reporter.fetch(self.req.file_id, self.req.sha256, progress,
+                                        sink=sink if held is not None else None)
         return sending[0]
-
-
-def _takes_sink(fetch) -> bool:
-    try:
-        return "sink" in inspect.signature(fetch).parameters
-    except (TypeError, ValueError):
-        return False

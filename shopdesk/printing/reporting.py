@@ -29,6 +29,5 @@ class JobReporter(Protocol):
     def fetch(self, file_id: int, sha256: str, progress: Callable[[int, int], None] | None = None,
               sink: Callable[[bytes], None] | None = None) -> Path:
         """Downloads (or reuses the cached, verified copy of) the file; raises on a checksum mismatch.
-        Optional `sink` (a reporter may leave it out of its signature: the pipeline then streams the file
-        after fetch returns): gets the bytes block by block as they come, to be trusted only once fetch
-        returned."""
+        `sink`, when given, gets the file's bytes block by block as they come (from the download or the
+        cached copy), to be trusted only once fetch returned."""

@@ -60,7 +60,7 @@ class HttpReporter:
         self._post(f"/queue/{file_id}/confirm", {k: v for k, v in (("impressions", impressions), ("sheets", sheets))
                                                  if v is not None})
 
-    def fetch(self, file_id: int, sha256: str, progress=None) -> Path:
+    def fetch(self, file_id: int, sha256: str, progress=None, sink=None) -> Path:
         self.calls.append(("fetch", file_id))
         self.cache.mkdir(parents=True, exist_ok=True)
         path, digest, done = self.cache / f"{file_id}.bin", hashlib.sha256(), 0
@@ -71,6 +71,8 @@ class HttpReporter:
                 for chunk in r.iter_content(1 << 16):
                     f.write(chunk)
                     digest.update(chunk)
+                    if sink is not None:
+                        sink(chunk)
                     done += len(chunk)
                     if progress:
                         progress(done, total)
