@@ -150,23 +150,15 @@ class CupsBackend:
         attempt's tag, so a counter killed while the job is held finds it again (find_job). Raises
         SubmitError (refused) or PrinterUnavailable (CUPS away: the job may exist; find it by its tag)."""
         self._subscribe()  # before the job exists, so its end cannot be missed
-        conn = self._conn()
         options = {**ipp_options(req), "job-hold-until": "indefinite"}
-        try:
-            job_id = int(conn.createJob(printer, title, options))
+        try:  # never repeated: a lost answer may mean the job exists (found by its tag)
+            job_id = self._call(lambda c: int(c.createJob(printer, title, options)), retry=False)
         except cups.IPPError as exc:
-            if exc.args[:1] in [(s,) for s in _CONNECTION_LOST]:
-                self._local.conn = None
-                raise PrinterUnavailable("Lost contact with the print system (CUPS). Check that it is running, "
-                                         "then press Retry.") from exc
             raise _refused(printer, exc) from exc
-        except (cups.HTTPError, RuntimeError) as exc:
-            self._local.conn = None
-            raise PrinterUnavailable("Lost contact with the print system (CUPS). Check that it is running, "
-                                     "then press Retry.") from exc
-        # the document named by the title, not the customer's file name: CUPS types a document by its name as
-        # well as its bytes, and the stored file may be the PDF made from a Word file ("x.doc")
-        return HeldJob(self, conn, printer, job_id, title)
+        # the document goes on the connection the job was created on (this thread's), named by the title,
+        # not the customer's file name: CUPS types a document by its name as well as its bytes, and the
+        # stored file may be the PDF made from a Word file ("x.doc")
+        return HeldJob(self, self._conn(), printer, job_id, title)
 
     def release(self, job_id: int) -> None:
         """Lets a held job print. SubmitError when it certainly was not released (CUPS could not be
