@@ -618,11 +618,9 @@ class Soak:
         cups = [f"{p}-{i} {n!r} state {st}" for i, p, n, st in cups_jobs if n and n.split()[0] == code]
         eve = []
         for name, printer in self.eve.printers.items():
-            for path in sorted((printer.dir / "jobs").glob("*.env"), key=lambda q: int(q.name.split(".")[0])):
-                attrs = dict(ln.split("=", 1) for ln in path.read_text().splitlines() if "=" in ln)
-                if (attrs.get("IPP_JOB_NAME") or "").split()[:1] == [code]:
-                    eve.append(f"{name} job {attrs.get('IPP_JOB_ID')} {attrs.get('IPP_JOB_NAME')!r} received "
-                               f"{utc(path.stat().st_mtime)}")
+            eve += [f"{name} job {job.get('IPP_JOB_ID')} {job.get('IPP_JOB_NAME')!r} received "
+                    f"{utc(float(job['RECEIVED_AT']))}"
+                    for job in printer.received() if (job.get("IPP_JOB_NAME") or "").split()[:1] == [code]]
             eve += [f"{name} finished {n!r}" for n in printer.printed() if n.split()[:1] == [code]]
         self.log(f"TWICE {code}: audit {trail}; CUPS {cups}; at the printer {eve}")
 

@@ -187,10 +187,12 @@ class EvePrinter:
             return []
 
     def received(self) -> list[dict[str, str]]:
-        """The jobs that reached the printer, in order: their IPP_* attributes and DOCUMENT (the file kept)."""
+        """The jobs that reached the printer, in order: their IPP_* attributes, DOCUMENT (the file kept) and
+        RECEIVED_AT (when, seconds since 1970)."""
         out = []
         for path in sorted((self.dir / "jobs").glob("*.env"), key=lambda p: int(p.name.split(".")[0])):
-            out.append(dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line))
+            job = dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+            out.append({**job, "RECEIVED_AT": str(path.stat().st_mtime)})
         return out
 
 

@@ -129,9 +129,9 @@ def _file_response(ctx, job: Job) -> FileResponse:
     if job.status not in job_service.WAITING_VALUES or not path.exists():
         raise NotFound(f"The file of job {job.code} is no longer stored (it was {JobStatus(job.status).label}).")
     return _FileResponse(path, media_type=job.content_type, filename=job.original_name,
-                        headers={"ETag": f'"{job.sha256}"', "Cache-Control": "private, no-transform",
-                                 "X-Content-Type-Options": "nosniff",
-                                 "Content-Security-Policy": "sandbox; default-src 'none'"})
+                         headers={"ETag": f'"{job.sha256}"', "Cache-Control": "private, no-transform",
+                                  "X-Content-Type-Options": "nosniff",
+                                  "Content-Security-Policy": "sandbox; default-src 'none'"})
 
 
 @router.get("/queue/{order_id}/files", response_model=list[JobOut], responses=errors(401, 403, 404, 429))
